@@ -1,0 +1,1 @@
+"""AIOps role: anomaly detection, model registry, live scoring, root cause, remediation."""
