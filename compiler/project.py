@@ -1,0 +1,176 @@
+"""Loading and validating every spec of a repository into one resolved, per-environment model.
+
+raw YAML (with marks) -> ServiceFile (pydantic) -> one ServiceSpec per environment (overrides merged,
+validated again) -> cross-file checks. Every problem in every file is collected before anything fails.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from .diagnose import validation_diagnostics
+from .errors import Diagnostic, SpecError
+from .loader import LoadedDoc, load_yaml
+from .merge import deep_merge, subdoc, without
+from .spec.config import Environment, PlatformConfig
+from .spec.service import ServiceFile, ServiceSpec
+
+SPEC_FILE = "platform.yaml"
+CONFIG_FILE = "platform-config.yaml"
+
+
+@dataclass(frozen=True)
+class ServicePlan:
+    """One service, resolved: its base spec and its spec in every environment."""
+
+    name: str
+    team: str
+    tier: str
+    source: str  # repository-relative spec path, the same on every machine (it is written into headers)
+    spec_dir: Path
+    base: ServiceSpec
+    envs: dict[str, ServiceSpec]
+
+
+@dataclass
+class Project:
+    config: PlatformConfig
+    services: list[ServicePlan]
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def environments(self) -> list[Environment]:
+        return list(self.config.spec.environments)
+
+
+def display_path(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # pragma: no cover - another drive on Windows
+        return str(path)
+
+
+def discover(specs_dir: Path) -> list[Path]:
+    """Every `specs/<service>/platform.yaml`, in a stable order whatever the file system lists first."""
+    return sorted(p for p in specs_dir.glob(f"*/{SPEC_FILE}") if p.is_file())
+
+
+def load_config(specs_dir: Path) -> tuple[PlatformConfig, LoadedDoc | None]:
+    file = specs_dir / CONFIG_FILE
+    if not file.exists():
+        return PlatformConfig(), None
+    doc = load_yaml(file, display_path(file))
+    try:
+        return PlatformConfig.model_validate(doc.data), doc
+    except ValidationError as exc:
+        raise SpecError(validation_diagnostics(exc, doc, PlatformConfig)) from None
+
+
+def _resolve_service(doc: LoadedDoc, config: PlatformConfig, defaults: LoadedDoc | None,
+                     file: Path) -> tuple[ServicePlan | None, list[Diagnostic]]:
+    if not isinstance(doc.data, dict):
+        return None, [doc.diagnostic((), "a spec must be a mapping with apiVersion, kind, metadata and spec")]
+    if defaults is not None and isinstance(doc.data.get("spec"), dict):
+        merged_spec = deep_merge(defaults, subdoc(doc, ("spec",)))
+        doc = _replace_spec(doc, merged_spec)
+    try:
+        service = ServiceFile.model_validate(doc.data)
+    except ValidationError as exc:
+        return None, validation_diagnostics(exc, doc, ServiceFile)
+    problems: list[Diagnostic] = []
+    folder = file.parent.name
+    if service.metadata.name != folder:
+        problems.append(doc.diagnostic(("metadata", "name"),
+                                       f"metadata.name is '{service.metadata.name}' but the spec lives in "
+                                       f"specs/{folder}/; rename the folder or the service so they match"))
+    spec_doc = subdoc(doc, ("spec",))
+    envs, env_problems = _resolve_environments(service.spec, spec_doc, config)
+    problems += env_problems
+    if problems:
+        return None, problems
+    source = f"{file.parent.parent.resolve().name}/{folder}/{file.name}"
+    return ServicePlan(service.metadata.name, service.metadata.team, service.metadata.tier,
+                       source, file.parent, service.spec, envs), []
+
+
+def _replace_spec(doc: LoadedDoc, spec: LoadedDoc) -> LoadedDoc:
+    data = dict(doc.data, spec=spec.data)
+    marks = {k: m for k, m in doc.marks.items() if k[:1] != ("spec",)}
+    marks.update({("spec",) + k: m for k, m in spec.marks.items()})
+    key_marks = {k: m for k, m in doc.key_marks.items() if k[:1] != ("spec",) or len(k) == 1}
+    key_marks.update({("spec",) + k: m for k, m in spec.key_marks.items()})
+    return LoadedDoc(doc.path, data, marks, key_marks)
+
+
+def _resolve_environments(base: ServiceSpec, spec_doc: LoadedDoc,
+                          config: PlatformConfig) -> tuple[dict[str, ServiceSpec], list[Diagnostic]]:
+    names = config.environment_names()
+    problems = []
+    for env in base.environments:
+        if env not in names:
+            close = difflib.get_close_matches(env, names, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known environments: {', '.join(names)}"
+            problems.append(spec_doc.diagnostic(("environments", env),
+                                                f"spec.environments.{env}: unknown environment '{env}'; {hint}",
+                                                key=True))
+        elif "environments" in base.environments[env]:
+            problems.append(spec_doc.diagnostic(("environments", env, "environments"),
+                                                "environment overrides cannot contain 'environments'; "
+                                                "move the override up one level", key=True))
+    if problems:
+        return {}, problems
+    common = without(spec_doc, "environments")
+    resolved = {}
+    for env in names:
+        override = base.environments.get(env)
+        if override is None:
+            resolved[env] = base.model_copy(update={"environments": {}})
+            continue
+        over_doc = subdoc(spec_doc, ("environments", env))
+        if "replicas" in override and "scaling" not in override:
+            over_doc = LoadedDoc(over_doc.path, dict(over_doc.data, scaling=None), over_doc.marks, over_doc.key_marks)
+        merged = deep_merge(common, over_doc)
+        try:
+            resolved[env] = ServiceSpec.model_validate(merged.data)
+        except ValidationError as exc:
+            problems += validation_diagnostics(exc, merged, ServiceSpec, ("spec",),
+                                               suffix=f" (in environment '{env}')")
+    return resolved, problems
+
+
+def load_project(specs_dir: Path, files: list[Path] | None = None) -> Project:
+    """Load, validate and resolve the specs; raise SpecError with every problem found in every file."""
+    problems: list[Diagnostic] = []
+    try:
+        config, config_doc = load_config(specs_dir)
+    except SpecError as exc:
+        problems += exc.diagnostics
+        config, config_doc = PlatformConfig(), None
+    defaults = subdoc(config_doc, ("spec", "defaults")) if config_doc and config.spec.defaults else None
+    services: list[ServicePlan] = []
+    seen: dict[str, str] = {}
+    for file in sorted(files) if files is not None else discover(specs_dir):
+        try:
+            doc = load_yaml(file, display_path(file))
+        except SpecError as exc:
+            problems += exc.diagnostics
+            continue
+        plan, found = _resolve_service(doc, config, defaults, file)
+        problems += found
+        if plan is None:
+            continue
+        if plan.name in seen:
+            problems.append(doc.diagnostic(("metadata", "name"),
+                                           f"a service named '{plan.name}' is already defined in {seen[plan.name]}; "
+                                           "service names must be unique"))
+            continue
+        seen[plan.name] = doc.path
+        services.append(plan)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise SpecError(problems)
+    return Project(config, sorted(services, key=lambda s: s.name), [p for p in problems if p.severity != "error"])

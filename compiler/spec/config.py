@@ -1,0 +1,54 @@
+"""The optional repository-level `specs/platform-config.yaml`."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from .base import DnsLabel, Duration, ObjectName, SpecModel
+
+
+class Environment(SpecModel):
+    name: DnsLabel
+    production: bool = Field(False, description="Production defaults: topology spread, stricter disruption budget.")
+
+
+class GitSource(SpecModel):
+    url: str = Field("ssh://git@github.com/acme/platform.git", description="Repository Flux reads.")
+    branch: str = "main"
+    sourceName: ObjectName = Field("flux-system", description="GitRepository object Flux Kustomizations read from; "
+                                   "'flux-system' is the one `flux bootstrap` creates.")
+    path: str = Field("generated", pattern=r"^[A-Za-z0-9_.][A-Za-z0-9_./-]*$",
+                      description="Where the compiled output lives inside the repository (Flux paths start here).")
+    createSource: bool = Field(False, description="Emit the GitRepository object (when it is not bootstrapped).")
+
+
+class PlatformConfigSpec(SpecModel):
+    environments: list[Environment] = Field(
+        default_factory=lambda: [Environment(name="dev"), Environment(name="staging"),
+                                 Environment(name="prod", production=True)])
+    git: GitSource = GitSource()
+    monitoringNamespace: DnsLabel = "monitoring"
+    fluxNamespace: DnsLabel = "flux-system"
+    interval: Duration = Field("10m", description="How often Flux re-applies the generated objects.")
+    defaults: dict[str, Any] = Field(default_factory=dict, description="Spec values merged under every service spec.")
+
+    @field_validator("environments")
+    @classmethod
+    def _unique_environments(cls, envs: list[Environment]) -> list[Environment]:
+        names = [e.name for e in envs]
+        if not names:
+            raise ValueError("at least one environment is needed")
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"environment {', '.join(dupes)} is listed more than once")
+        return envs
+
+
+class PlatformConfig(SpecModel):
+    apiVersion: Literal["platform/v1"] = "platform/v1"
+    kind: Literal["PlatformConfig"] = "PlatformConfig"
+    spec: PlatformConfigSpec = PlatformConfigSpec()
+
+    def environment_names(self) -> list[str]:
+        return [e.name for e in self.spec.environments]

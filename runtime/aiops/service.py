@@ -1,0 +1,109 @@
+"""Training and detection over named series, shared by the HTTP endpoints, the scheduler and RCA."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+
+from runtime.aiops.registry import ModelNotFound, ModelRegistry, ModelRejected
+from runtime.aiops.series import PrometheusClient, Series, parse_step, series_from_points
+from runtime.config import AiopsSettings
+from runtime.web.errors import InputError
+
+
+def detector_kinds() -> tuple[str, ...]:
+    from runtime.aiops.detectors import DETECTOR_KINDS
+    return tuple(DETECTOR_KINDS)
+
+
+class AiopsService:
+    def __init__(self, settings: AiopsSettings, registry: ModelRegistry, prometheus: PrometheusClient) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.prometheus = prometheus
+
+    async def collect(self, request) -> dict[str, Series]:
+        """The request's series, inline or fetched from Prometheus, checked against the size limits."""
+        names = request.series if request.series is not None else request.queries
+        if len(names) > self.settings.max_metrics_per_request:
+            raise InputError("body", f"at most {self.settings.max_metrics_per_request} metrics per request")
+        out: dict[str, Series] = {}
+        if request.series is not None:
+            for name, points in request.series.items():
+                if len(points) > self.settings.max_points_per_metric:
+                    raise InputError(f"body.series.{name}",
+                                     f"at most {self.settings.max_points_per_metric} points per metric")
+                out[name] = series_from_points(points, f"body.series.{name}")
+            return out
+        step = parse_step(request.step)
+        fetched = await asyncio.gather(*(
+            self.prometheus.range_series(query, request.start, request.end, step, f"body.queries.{name}")
+            for name, query in request.queries.items()))
+        return dict(zip(request.queries.keys(), fetched))
+
+    def train(self, series: dict[str, Series], kind: str, service: str | None,
+              source: str) -> tuple[str, dict[str, dict]]:
+        from runtime.aiops.detectors import train_metric
+
+        if kind not in detector_kinds():
+            raise InputError("body.detector", f"unknown detector {kind!r}; choose one of {list(detector_kinds())}")
+        models = {}
+        for name, data in series.items():
+            try:
+                model = train_metric(data.ts, data.values, kind=kind)
+            except ValueError as exc:
+                raise InputError(f"body.series.{name}", f"cannot train on this series: {exc}") from None
+            models[name] = (model, {"service": service, "source": source, "trained_at": round(time.time(), 3),
+                                    "start": float(data.ts[0]), "end": float(data.ts[-1])})
+        try:
+            version = self.registry.save(models)
+        except ModelRejected as exc:
+            raise InputError("body", str(exc)) from None
+        trained = {name: {"kind": model.kind, "n_points": int(model.n_points),
+                          "validation_score": float(model.validation_score)} for name, (model, _) in models.items()}
+        return version, trained
+
+    def model_for(self, metric: str, version: str | None, path: str):
+        try:
+            entry = self.registry.find(metric, version)
+        except ModelNotFound as exc:
+            raise InputError(path, str(exc), status_code=404) from None
+        except ModelRejected as exc:
+            raise InputError(path, str(exc), status_code=409) from None
+        try:
+            return entry.version, self.registry.load(entry)
+        except ModelRejected as exc:
+            raise InputError(path, str(exc), status_code=409) from None
+
+    def score(self, metric: str, data: Series, version: str | None, path: str):
+        """(version, ScoreResult, intervals) for one series."""
+        from runtime.aiops.detectors import merge_intervals
+
+        used_version, model = self.model_for(metric, version, path)
+        result = model.score(data.ts, data.values)
+        intervals = merge_intervals(data.ts, np.asarray(result.score), threshold=1.0)
+        return used_version, result, intervals
+
+    def detect(self, series: dict[str, Series], version: str | None) -> dict:
+        results = {}
+        versions = []
+        for name, data in series.items():
+            used_version, result, intervals = self.score(name, data, version, f"body.series.{name}")
+            versions.append(used_version)
+            columns = zip(data.ts.tolist(), data.values.tolist(), _finite(result.score), _finite(result.expected),
+                          _finite(result.lower), _finite(result.upper))
+            points = [{"ts": ts, "value": value, "score": score, "expected": expected, "lower": lower,
+                       "upper": upper} for ts, value, score, expected, lower, upper in columns]
+            anomalies = [{"start": float(item["start"]), "end": float(item["end"]),
+                          "peak_score": float(item["peak_score"])} for item in intervals]
+            results[name] = {"model_version": used_version, "anomalies": anomalies, "points": points}
+        return {"model_version": max(versions), "results": results}
+
+
+def _finite(values) -> list[float]:
+    """JSON has no NaN/inf: a non-finite figure is replaced by 0 (score) or clipped to a large finite bound."""
+    array = np.asarray(values, dtype=float)
+    if not np.isfinite(array).all():
+        array = np.nan_to_num(array, nan=0.0, posinf=1e300, neginf=-1e300)
+    return array.tolist()

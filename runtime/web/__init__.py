@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by both roles: auth, limits, errors, logs, metrics, health endpoints."""
