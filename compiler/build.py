@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import conventions as names
-from .emitters import cluster, emit_service
+from .emitters import PROJECT_EMITTERS, cluster, emit_service
 from .patch import json_patch
 from .plan import base_target, env_targets
 from .project import Project, ServicePlan
@@ -133,4 +133,6 @@ def build_tree(project: Project, options: BuildOptions | None = None) -> Tree:
     for team in sorted(teams):
         files.update(_team_files(project, team, ", ".join(teams[team])))
     files.update(_cluster_files(project, options, dict(sorted(teams.items()))))
+    for emitter in PROJECT_EMITTERS:
+        files.update(emitter(project))
     return dict(sorted(files.items()))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from .checks import run_checks
 from .diagnose import validation_diagnostics
 from .errors import Diagnostic, SpecError
 from .loader import LoadedDoc, load_yaml
@@ -93,8 +94,9 @@ def _resolve_service(doc: LoadedDoc, config: PlatformConfig, defaults: LoadedDoc
     if problems:
         return None, problems
     source = f"{file.parent.parent.resolve().name}/{folder}/{file.name}"
-    return ServicePlan(service.metadata.name, service.metadata.team, service.metadata.tier,
-                       source, file.parent, service.spec, envs), []
+    plan = ServicePlan(service.metadata.name, service.metadata.team, service.metadata.tier,
+                       source, file.parent, service.spec, envs)
+    return plan, run_checks(plan, spec_doc, config)
 
 
 def _replace_spec(doc: LoadedDoc, spec: LoadedDoc) -> LoadedDoc:
@@ -161,7 +163,7 @@ def load_project(specs_dir: Path, files: list[Path] | None = None) -> Project:
             continue
         plan, found = _resolve_service(doc, config, defaults, file)
         problems += found
-        if plan is None:
+        if plan is None or any(p.severity == "error" for p in found):
             continue
         if plan.name in seen:
             problems.append(doc.diagnostic(("metadata", "name"),

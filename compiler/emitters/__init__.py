@@ -1,4 +1,10 @@
-"""The registry of service emitters: each is a pure function from a Target to a list of manifests.
+"""The registries of emitters.
+
+- SERVICE_EMITTERS: pure functions from a Target (one service in one environment, or its base) to a list of
+  manifests. Their output lands in the service's Kustomize base, and the overlays hold what each environment
+  changes. This is where most output kinds go.
+- PROJECT_EMITTERS: pure functions from the whole Project to files ({path under generated/: OutputFile}), for
+  output that is not one service's (the platform layer, overview dashboards).
 
 Adding an output kind: write its emitter module, add one line here, its tests, its goldens, a line of docs.
 """
@@ -7,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..plan import Target
+from ..project import Project
 from . import monitoring, network, scaling, workload
 
 Emitter = Callable[[Target], list[dict]]
@@ -20,6 +27,11 @@ SERVICE_EMITTERS: tuple[Emitter, ...] = (
     scaling.pod_disruption_budget,
     monitoring.service_monitor,
 )
+
+
+ProjectEmitter = Callable[[Project], "dict[str, OutputFile]"]
+
+PROJECT_EMITTERS: tuple[ProjectEmitter, ...] = ()
 
 
 def emit_service(target: Target) -> list[dict]:
