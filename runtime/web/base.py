@@ -33,9 +33,10 @@ class AppContext:
 
 
 def create_base_app(config: RuntimeConfig, role: str, title: str, description: str,
-                    readiness: Callable[[], dict]) -> AppContext:
+                    readiness: Callable[[], dict], lifespan=None) -> AppContext:
     """Build the app with middleware and `/healthz` `/readyz` `/metrics`; `readiness` returns checks."""
-    app = FastAPI(title=title, description=description, version="1", default_response_class=FastJSONResponse)
+    app = FastAPI(title=title, description=description, version="1", default_response_class=FastJSONResponse,
+                  lifespan=lifespan)
     metrics = MetricSet()
     tokens = TokenSource(config.server.api_token_file, config.server.allow_unauthenticated)
     app.add_middleware(RequestMiddleware, metrics=HttpMetrics(metrics), max_body_bytes=config.server.max_body_bytes)
