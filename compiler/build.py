@@ -9,21 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import conventions as names
+from .output import OutputFile, Tree
 from .emitters import PROJECT_EMITTERS, cluster, emit_service
 from .patch import json_patch
 from .plan import base_target, env_targets
 from .project import Project, ServicePlan
 
-Tree = dict[str, "OutputFile"]
-
-
-@dataclass(frozen=True)
-class OutputFile:
-    """One generated file: a single YAML document and the spec(s) it came from (named in its header)."""
-
-    source: str
-    doc: object
-    format: str = "yaml"
 
 
 @dataclass

@@ -6,7 +6,7 @@ import json
 import yaml
 
 from . import conventions as names
-from .build import OutputFile, Tree
+from .output import OutputFile, Tree
 
 try:
     _BaseDumper = yaml.CSafeDumper

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..plan import Target
+from ..output import Tree
 from ..project import Project
 from . import monitoring, network, scaling, workload
 
@@ -29,7 +30,7 @@ SERVICE_EMITTERS: tuple[Emitter, ...] = (
 )
 
 
-ProjectEmitter = Callable[[Project], "dict[str, OutputFile]"]
+ProjectEmitter = Callable[[Project], Tree]
 
 PROJECT_EMITTERS: tuple[ProjectEmitter, ...] = ()
 
