@@ -1,0 +1,101 @@
+"""LLM role: `/v1/chat/completions` (streaming and not), `/v1/models`, `/v1/prompts`, `/v1/rag/*`."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from fastapi import Depends, Request
+from fastapi.responses import Response
+
+from runtime.config import RuntimeConfig
+from runtime.llm.budgets import TokenBudgets
+from runtime.llm.gateway import Gateway
+from runtime.llm.observability import GenAiSpans, LlmMetrics
+from runtime.llm.prompts import PromptRegistry
+from runtime.llm.rag.embedders import select_embedder
+from runtime.llm.rag.store import EmbeddedVectorStore
+from runtime.llm.schemas import (ChatRequest, RagIngestRequest, RagIngestResponse, RagQueryRequest,
+                                 RagQueryResponse)
+from runtime.llm.upstream import LOCAL_ECHO, HttpUpstream, LocalEchoUpstream
+from runtime.web.base import create_base_app
+from runtime.web.errors import InputError
+
+_DESCRIPTION = """OpenAI-compatible gateway: forwards chat completions to the configured upstream and records
+requests, tokens, latency, time to first token and cost per model and prompt version; enforces daily
+token budgets (429 when used up); serves retrieval over an embedded vector store.
+Every POST needs `Authorization: Bearer <token>`."""
+
+
+def create_llm_app(config: RuntimeConfig, tracer_provider=None, upstream_transport=None):
+    settings = config.llm
+    prompts = PromptRegistry.load(settings.prompt_paths)
+    embedder = select_embedder(settings.rag.embedder)
+    store = EmbeddedVectorStore(embedder, settings.rag.store_path, settings.rag.chunk_words,
+                                settings.rag.chunk_overlap_words)
+    if settings.upstream.url == LOCAL_ECHO:
+        upstream, provider = LocalEchoUpstream(), LOCAL_ECHO
+    else:
+        upstream = HttpUpstream(settings.upstream.url, settings.upstream.api_key_env,
+                                settings.upstream.timeout_seconds, transport=upstream_transport)
+        provider = "openai"
+
+    def readiness() -> dict:
+        return {"upstream": {"ok": True, "url": settings.upstream.url,
+                             "deterministic_stand_in": settings.upstream.url == LOCAL_ECHO},
+                "prompts": {"ok": True, "count": len(prompts.prompts)},
+                "budgets": {"ok": True, "names": sorted(budgets.limits)},
+                "rag": {"ok": True, "embedder": embedder.name, "store": "embedded",
+                        "persisted": settings.rag.store_path is not None}}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        try:
+            yield
+        finally:
+            await upstream.aclose()
+
+    ctx = create_base_app(config, "llm", "platform runtime: LLM gateway", _DESCRIPTION, readiness, lifespan)
+    app, auth = ctx.app, Depends(ctx.require_token)
+    metrics = LlmMetrics(ctx.metrics)
+    budgets = TokenBudgets({item.name: item.daily_tokens for item in settings.budgets.budgets},
+                           settings.budgets.state_path, metrics.budget_limit, metrics.budget_remaining)
+    spans = GenAiSpans(tracer_provider, settings.telemetry.capture_content, provider)
+    gateway = Gateway(settings, upstream, prompts, budgets, metrics, spans)
+    app.state.llm = {"gateway": gateway, "store": store, "budgets": budgets}
+
+    @app.post("/v1/chat/completions", dependencies=[auth], tags=["llm"], response_model=None,
+              summary="OpenAI-compatible chat completion, streamed (SSE) or not")
+    async def chat_completions(body: ChatRequest, request: Request) -> Response:
+        return await gateway.chat(body, request.headers, request.scope["state"]["trace_id"])
+
+    @app.get("/v1/models", tags=["llm"], summary="the upstream's model list")
+    async def models() -> Response:
+        reply = await upstream.models()
+        return Response(reply.body, status_code=reply.status, media_type="application/json")
+
+    @app.get("/v1/prompts", tags=["llm"], summary="registered prompts: versions and their labels")
+    async def list_prompts() -> dict:
+        return {"prompts": prompts.summary()}
+
+    @app.post("/v1/rag/ingest", dependencies=[auth], tags=["rag"], response_model=RagIngestResponse,
+              summary="chunk, embed and store documents (same id replaces the earlier version)")
+    async def rag_ingest(body: RagIngestRequest) -> dict:
+        if len(body.documents) > settings.rag.max_documents_per_request:
+            raise InputError("body.documents", f"at most {settings.rag.max_documents_per_request} documents")
+        ids = [document.id for document in body.documents]
+        if len(set(ids)) != len(ids):
+            raise InputError("body.documents", "document ids must be unique within a request")
+        chunks = await asyncio.to_thread(store.ingest, body.collection,
+                                         [document.model_dump() for document in body.documents])
+        return {"collection": body.collection, "embedder": embedder.name, "documents": len(ids), "chunks": chunks}
+
+    @app.post("/v1/rag/query", dependencies=[auth], tags=["rag"], response_model=RagQueryResponse,
+              summary="nearest chunks to a query by cosine similarity")
+    async def rag_query(body: RagQueryRequest) -> dict:
+        try:
+            matches = await asyncio.to_thread(store.query, body.collection, body.query, body.top_k)
+        except ValueError as exc:
+            raise InputError("body.collection", str(exc), status_code=409) from None
+        return {"collection": body.collection, "embedder": embedder.name, "matches": matches}
+
+    return app

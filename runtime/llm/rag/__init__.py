@@ -1,0 +1,1 @@
+"""Retrieval: embedders and the embedded vector store behind `/v1/rag/*`."""
