@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram,
+                               disable_created_metrics, generate_latest)
 from prometheus_client import multiprocess
 
 HTTP_DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.3, 0.5, 1, 2.5, 5, 10)
@@ -22,6 +23,7 @@ class MetricSet:
     """Creates metrics on this app's registry; gauges aggregate across workers by most recent value."""
 
     def __init__(self) -> None:
+        disable_created_metrics()
         self.registry = CollectorRegistry(auto_describe=True)
 
     def counter(self, name: str, documentation: str, labels: tuple[str, ...]) -> Counter:
