@@ -71,3 +71,102 @@ def cluster_dir(env: str) -> str:
 def flux_path(relative_dir: str, out_prefix: str) -> str:
     """A path inside the Git repository as Flux writes it (`./generated/...`)."""
     return f"./{out_prefix}/{relative_dir}" if out_prefix else f"./{relative_dir}"
+
+
+# --- SLOs, error budgets, autoscaling on request rate, chaos (the SRE layer) -------------------------------
+"""SLO series, recorded by the PrometheusRule `<service>-slos` in every environment.
+
+Every series below carries the labels in SLO_SERIES_LABELS: `service` (service name), `slo` (SLO name),
+`team` (owning team) and `environment` (the environment the rule was compiled for). Values:
+
+- SLO_ERRORS_RATE5M   `slo:sli_errors:rate5m`: bad events per second over the last 5m (0 when there are none).
+- SLO_TOTAL_RATE5M    `slo:sli_requests:rate5m`: all events per second over the last 5m. The long windows are
+  sums of these two over time, so they are weighted by requests.
+- slo_error_ratio(w)  `slo:sli_error:ratio_rate<w>` for w in SLO_RATIO_WINDOWS (5m 30m 1h 2h 6h 1d 3d):
+  bad/all events over the window, 0..1.
+- SLO_ERROR_RATIO_PERIOD `slo:sli_error:ratio_period`: bad/all events over the SLO window (see slo:info).
+- SLO_OBJECTIVE       `slo:objective:ratio`: the objective, 0..1 (99.9% is 0.999).
+- SLO_ERROR_BUDGET    `slo:error_budget:ratio`: the allowed error ratio, 1 - objective.
+- SLO_BUDGET_REMAINING `slo:error_budget_remaining:ratio`: share of the window's budget left, 1 = untouched,
+  0 = spent, negative = overspent.
+- SLO_CURRENT_BURN    `slo:current_burn_rate:ratio`: the 5m error ratio divided by the budget (1 = on track).
+- SLO_PERIOD_BURN     `slo:period_burn_rate:ratio`: the SLO-window error ratio divided by the budget.
+- SLO_FREEZE_BELOW    `slo:error_budget_freeze_below:ratio`: errorBudgetPolicy.freezeDeploysBelow as 0..1.
+- SLO_CHAOS_ABOVE     `slo:error_budget_chaos_above:ratio`: errorBudgetPolicy.chaosRequiresAbove as 0..1.
+- SLO_INFO            `slo:info`: always 1; extra labels `objective` (percent), `window`, `sli` (events|latency|
+  availability) and `description`.
+"""
+SLO_LABEL_SERVICE = "service"
+SLO_LABEL_SLO = "slo"
+SLO_LABEL_TEAM = "team"
+SLO_LABEL_ENV = "environment"
+SLO_SERIES_LABELS = (SLO_LABEL_SERVICE, SLO_LABEL_SLO, SLO_LABEL_TEAM, SLO_LABEL_ENV)
+
+SLO_ERRORS_RATE5M = "slo:sli_errors:rate5m"
+SLO_TOTAL_RATE5M = "slo:sli_requests:rate5m"
+SLO_RATIO_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+SLO_LONG_WINDOWS = ("1d", "3d")
+SLO_ERROR_RATIO_PERIOD = "slo:sli_error:ratio_period"
+SLO_OBJECTIVE = "slo:objective:ratio"
+SLO_ERROR_BUDGET = "slo:error_budget:ratio"
+SLO_BUDGET_REMAINING = "slo:error_budget_remaining:ratio"
+SLO_CURRENT_BURN = "slo:current_burn_rate:ratio"
+SLO_PERIOD_BURN = "slo:period_burn_rate:ratio"
+SLO_FREEZE_BELOW = "slo:error_budget_freeze_below:ratio"
+SLO_CHAOS_ABOVE = "slo:error_budget_chaos_above:ratio"
+SLO_INFO = "slo:info"
+
+
+def slo_error_ratio(window: str) -> str:
+    """The recorded error ratio over one of SLO_RATIO_WINDOWS, e.g. `slo:sli_error:ratio_rate1h`."""
+    return f"slo:sli_error:ratio_rate{window}"
+
+
+# Alerts (every one carries `service`, `slo`, `team`, `environment` and `severity`).
+ALERT_BURN_PAGE = "SLOErrorBudgetBurnPage"        # severity=page: fast burn (1h & 5m, or 6h & 30m)
+ALERT_BURN_TICKET = "SLOErrorBudgetBurnTicket"    # severity=ticket: slow burn (1d & 2h, or 3d & 6h)
+ALERT_BUDGET_EXHAUSTED = "SLOErrorBudgetExhausted"  # budget left below freezeDeploysBelow; policy=freeze-deploys
+ALERT_CHAOS_BUDGET_LOW = "SLOChaosBudgetLow"      # budget left at or below chaosRequiresAbove; policy=pause-chaos
+ALERT_SLI_ABSENT = "SLOMetricsAbsent"             # the SLI's total series is absent: the SLO is blind
+LABEL_SEVERITY = "severity"
+LABEL_POLICY = "policy"
+SEVERITY_PAGE = "page"
+SEVERITY_TICKET = "ticket"
+SEVERITY_INFO = "info"
+POLICY_FREEZE_DEPLOYS = "freeze-deploys"
+POLICY_PAUSE_CHAOS = "pause-chaos"
+
+PROMETHEUS_RULE_LABELS = {"release": "kube-prometheus-stack"}
+"""Labels the kube-prometheus-stack Prometheus `ruleSelector` matches (its default is the Helm release name)."""
+SLO_DASHBOARD_UID = "slo-{service}"
+SLO_DASHBOARD_PATH = "/d/slo-{service}"
+SLO_RUNBOOK_URL = "https://runbooks.platform.acme.dev/slo/{service}/{slo}"
+
+
+def prometheus_rule_name(service: str) -> str:
+    return f"{service}-slos"
+
+
+# Runtime standard HTTP metrics (docs: metric-names.md) and their histogram buckets.
+HTTP_REQUESTS_TOTAL = "http_requests_total"
+HTTP_REQUEST_DURATION = "http_request_duration_seconds"
+HTTP_REQUEST_DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.3, 0.5, 1, 2.5, 5, 10)
+
+# Autoscaling on request rate: the custom metric prometheus-adapter serves to the HPA (per pod).
+HPA_REQUESTS_METRIC = "http_requests_per_second"
+PLATFORM_DIR = "platform"
+ADAPTER_DIR = "platform/adapter"
+ADAPTER_RULES_CONFIGMAP = "prometheus-adapter-rules"
+ADAPTER_VALUES_KEY = "values.yaml"
+
+# Chaos Mesh.
+CHAOS_MESH_API = "chaos-mesh.org/v1alpha1"
+LABEL_CHAOS_EXPERIMENT = "platform.acme.dev/chaos-experiment"
+LABEL_CHAOS_BUDGET_GATED = "platform.acme.dev/chaos-budget-gated"
+ANNOTATION_CHAOS_REQUIRES_ABOVE = "platform.acme.dev/chaos-requires-budget-above"
+ANNOTATION_CHAOS_PAUSE = "experiment.chaos-mesh.org/pause"
+"""Setting this annotation to "true" on a Schedule pauses it (how the runtime stops chaos when budget is low)."""
+
+
+def chaos_schedule_name(service: str, experiment: str) -> str:
+    return f"{service}-{experiment}"
