@@ -170,3 +170,116 @@ ANNOTATION_CHAOS_PAUSE = "experiment.chaos-mesh.org/pause"
 
 def chaos_schedule_name(service: str, experiment: str) -> str:
     return f"{service}-{experiment}"
+
+
+# ---- Observability: metric names the runtime exports (fixed; runtime/ uses the same names) -----------------
+METRIC_HTTP_REQUESTS = HTTP_REQUESTS_TOTAL
+METRIC_HTTP_DURATION = HTTP_REQUEST_DURATION
+METRIC_LLM_REQUESTS = "llm_requests_total"
+METRIC_LLM_TOKENS = "llm_tokens_total"
+METRIC_LLM_LATENCY = "llm_request_latency_seconds"
+METRIC_LLM_TTFT = "llm_time_to_first_token_seconds"
+METRIC_LLM_COST = "llm_cost_usd_total"
+METRIC_LLM_REQUEST_COST = "llm_request_cost_usd"
+METRIC_LLM_BUDGET_LIMIT = "llm_token_budget_limit"
+METRIC_LLM_BUDGET_REMAINING = "llm_token_budget_remaining"
+METRIC_AIOPS_ANOMALY = "aiops_anomaly_score"
+METRIC_AIOPS_EXPECTED = "aiops_expected_value"
+METRIC_AIOPS_BAND_LOWER = "aiops_band_lower"
+METRIC_AIOPS_BAND_UPPER = "aiops_band_upper"
+METRIC_AIOPS_DECISIONS = "aiops_remediation_decisions_total"
+METRIC_MODEL_PREDICTIONS = "model_predictions_total"
+METRIC_MODEL_LATENCY = "model_prediction_latency_seconds"
+METRIC_MODEL_DRIFT = "model_drift_score"
+
+# Labels Prometheus (operator, ServiceMonitor) puts on every scraped series, and the runtime's own labels.
+SERIES_NAMESPACE = "namespace"
+SERIES_SERVICE = "service"
+SERIES_POD = "pod"
+SERIES_CONTAINER = "container"
+SERIES_ROUTE = "route"
+SERIES_CODE = "code"
+SERIES_MODEL = "model"
+SERIES_MODEL_VERSION = "model_version"
+SERIES_TOKEN_TYPE = "type"
+SERIES_PROMPT = "prompt"
+SERIES_PROMPT_VERSION = "prompt_version"
+SERIES_BUDGET = "budget"
+
+_HISTOGRAMS = (METRIC_HTTP_DURATION, METRIC_LLM_LATENCY, METRIC_LLM_TTFT, METRIC_LLM_REQUEST_COST,
+               METRIC_MODEL_LATENCY)
+
+
+def _with_histogram_series(names: tuple[str, ...]) -> frozenset[str]:
+    out = set(names)
+    for name in names:
+        if name in _HISTOGRAMS:
+            out |= {f"{name}_bucket", f"{name}_sum", f"{name}_count"}
+    return frozenset(out)
+
+
+RUNTIME_METRICS = _with_histogram_series((
+    METRIC_HTTP_REQUESTS, METRIC_HTTP_DURATION, METRIC_LLM_REQUESTS, METRIC_LLM_TOKENS, METRIC_LLM_LATENCY,
+    METRIC_LLM_TTFT, METRIC_LLM_COST, METRIC_LLM_REQUEST_COST, METRIC_LLM_BUDGET_LIMIT, METRIC_LLM_BUDGET_REMAINING,
+    METRIC_AIOPS_ANOMALY, METRIC_AIOPS_EXPECTED, METRIC_AIOPS_BAND_LOWER, METRIC_AIOPS_BAND_UPPER,
+    METRIC_AIOPS_DECISIONS, METRIC_MODEL_PREDICTIONS, METRIC_MODEL_LATENCY, METRIC_MODEL_DRIFT))
+"""Every series name the runtime roles (and example services) export."""
+
+# Series the platform's components export: kube-state-metrics, cAdvisor (kubelet), node-exporter,
+# Prometheus itself (ALERTS), and the OTel Collector's span metrics (spanmetrics connector, remote write).
+METRIC_KSM_HPA_CURRENT = "kube_horizontalpodautoscaler_status_current_replicas"
+METRIC_KSM_HPA_DESIRED = "kube_horizontalpodautoscaler_status_desired_replicas"
+METRIC_KSM_HPA_MIN = "kube_horizontalpodautoscaler_spec_min_replicas"
+METRIC_KSM_HPA_MAX = "kube_horizontalpodautoscaler_spec_max_replicas"
+METRIC_KSM_RESTARTS = "kube_pod_container_status_restarts_total"
+METRIC_KSM_REPLICAS_AVAILABLE = "kube_deployment_status_replicas_available"
+METRIC_KSM_CPU_REQUESTS = "kube_pod_container_resource_requests"
+METRIC_KSM_POD_INFO = "kube_pod_info"
+METRIC_CONTAINER_CPU = "container_cpu_usage_seconds_total"
+METRIC_CONTAINER_MEMORY = "container_memory_working_set_bytes"
+METRIC_NODE_CPU = "node_cpu_seconds_total"
+METRIC_NODE_MEM_AVAILABLE = "node_memory_MemAvailable_bytes"
+METRIC_NODE_MEM_TOTAL = "node_memory_MemTotal_bytes"
+METRIC_ALERTS = "ALERTS"
+METRIC_SPAN_CALLS = "traces_span_metrics_calls_total"
+METRIC_SPAN_DURATION = "traces_span_metrics_duration_milliseconds"
+
+PLATFORM_METRICS = frozenset({
+    METRIC_KSM_HPA_CURRENT, METRIC_KSM_HPA_DESIRED, METRIC_KSM_HPA_MIN, METRIC_KSM_HPA_MAX, METRIC_KSM_RESTARTS,
+    METRIC_KSM_REPLICAS_AVAILABLE, METRIC_KSM_CPU_REQUESTS, METRIC_KSM_POD_INFO, METRIC_CONTAINER_CPU,
+    METRIC_CONTAINER_MEMORY, METRIC_NODE_CPU, METRIC_NODE_MEM_AVAILABLE, METRIC_NODE_MEM_TOTAL, METRIC_ALERTS,
+    METRIC_SPAN_CALLS, f"{METRIC_SPAN_DURATION}_bucket", f"{METRIC_SPAN_DURATION}_sum",
+    f"{METRIC_SPAN_DURATION}_count"})
+"""Every series name the platform layer's components export (what dashboards may read besides rules)."""
+
+EXPORTED_METRICS = RUNTIME_METRICS | PLATFORM_METRICS
+
+# ---- Platform layer (generated/platform/<env>/) and dashboards ----
+PLATFORM_KUSTOMIZATION = "platform"
+HELM_RELEASE_API = "helm.toolkit.fluxcd.io/v2"
+HELM_REPOSITORY_API = "source.toolkit.fluxcd.io/v1"
+FLUX_SUBSTITUTE_ANNOTATION = "kustomize.toolkit.fluxcd.io/substitute"
+DASHBOARD_LABEL = "grafana_dashboard"
+DASHBOARD_LABEL_VALUE = "1"
+DASHBOARD_FOLDER_ANNOTATION = "grafana_folder"
+DATASOURCE_PROMETHEUS_UID = "prometheus"
+DATASOURCE_TEMPO_UID = "tempo"
+DATASOURCE_ALERTMANAGER_UID = "alertmanager"
+TRACE_ID_LABEL = "trace_id"
+AIOPS_SERVICE = "aiops"
+AIOPS_PORT = 8080
+AIOPS_ALERTS_PATH = "/alerts"
+
+
+def platform_dir(env: str) -> str:
+    return f"{PLATFORM_DIR}/{env}"
+
+
+def dashboard_uid(*parts: str) -> str:
+    """A Grafana uid (at most 40 characters) derived from names only, so a recompile never changes it."""
+    import hashlib
+    text = "-".join(parts)
+    if len(text) <= 40:
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+    return f"{text[:31]}-{digest}"
