@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from .base import DnsLabel, Duration, ObjectName, SpecModel
+from .platform import PlatformStack
 
 
 class Environment(SpecModel):
@@ -32,6 +33,8 @@ class PlatformConfigSpec(SpecModel):
     fluxNamespace: DnsLabel = "flux-system"
     interval: Duration = Field("10m", description="How often Flux re-applies the generated objects.")
     defaults: dict[str, Any] = Field(default_factory=dict, description="Spec values merged under every service spec.")
+    platform: PlatformStack = Field(PlatformStack(), description="The shared observability and delivery stack "
+                                    "(generated/platform/<env>/): sizing per environment and alert receivers.")
 
     @field_validator("environments")
     @classmethod
@@ -43,6 +46,15 @@ class PlatformConfigSpec(SpecModel):
         if dupes:
             raise ValueError(f"environment {', '.join(dupes)} is listed more than once")
         return envs
+
+    @model_validator(mode="after")
+    def _platform_environments_known(self) -> "PlatformConfigSpec":
+        names = [e.name for e in self.environments]
+        unknown = sorted(set(self.platform.environments) - set(names))
+        if unknown:
+            raise ValueError(f"platform.environments names unknown environment(s) {', '.join(unknown)}; "
+                             f"known: {', '.join(names)}")
+        return self
 
 
 class PlatformConfig(SpecModel):

@@ -1,0 +1,99 @@
+"""The `platform` section of platform-config.yaml: how big the shared stack is, and where alerts go.
+
+Sizing has defaults for every environment; `environments.<env>` overrides single fields of it, so a
+production cluster can keep more history on bigger volumes without repeating the rest.
+"""
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from .base import CpuQuantity, DnsLabel, Duration, MemoryQuantity, ObjectName, SpecModel
+
+URL_PATTERN = r"^https?://[^\s]+$"
+RESERVED_RECEIVERS = ("aiops", "blackhole")
+
+
+class StackResources(SpecModel):
+    cpu: CpuQuantity = Field("500m", description="CPU request of Prometheus.")
+    memory: MemoryQuantity = Field("2Gi", description="Memory request (and limit) of Prometheus.")
+
+
+class Sizing(SpecModel):
+    retention: Duration = Field("15d", description="How long Prometheus keeps samples.")
+    traceRetention: Duration = Field("72h", description="How long Tempo keeps traces.")
+    storage: MemoryQuantity = Field("50Gi", description="Prometheus volume size.")
+    traceStorage: MemoryQuantity = Field("20Gi", description="Tempo volume size.")
+    replicas: int = Field(1, ge=1, le=5, description="Replicas of Prometheus, Alertmanager and Grafana.")
+    resources: StackResources = StackResources()
+
+
+class SizingOverride(SpecModel):
+    """The fields of Sizing an environment changes; anything left out keeps the default."""
+
+    retention: Duration | None = None
+    traceRetention: Duration | None = None
+    storage: MemoryQuantity | None = None
+    traceStorage: MemoryQuantity | None = None
+    replicas: int | None = Field(None, ge=1, le=5)
+    resources: StackResources | None = None
+
+
+class SecretKey(SpecModel):
+    secret: ObjectName = Field(description="Secret in the monitoring namespace, mounted into Alertmanager.")
+    key: Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[-._a-zA-Z0-9]+$")]
+
+
+class Receiver(SpecModel):
+    """A webhook receiver: a literal URL, or a URL kept in a Secret (for URLs that carry a token)."""
+
+    name: DnsLabel
+    url: Annotated[str, Field(pattern=URL_PATTERN)] | None = None
+    urlSecret: SecretKey | None = None
+
+    @model_validator(mode="after")
+    def _one_url(self) -> "Receiver":
+        if self.url is not None and self.urlSecret is not None:
+            raise ValueError(f"receiver '{self.name}': set either url or urlSecret, not both")
+        if self.url is None and self.urlSecret is None:
+            raise ValueError(f"receiver '{self.name}' needs url (https://...) or urlSecret {{secret, key}}")
+        return self
+
+
+class AiopsWebhook(SpecModel):
+    namespace: DnsLabel = Field("aiops", description="Namespace of the AIOps runtime's Service `aiops`.")
+    tokenSecret: SecretKey = Field(SecretKey(secret="aiops-api-token", key="token"),
+                                   description="Bearer token Alertmanager sends to /alerts.")
+
+
+class Alerting(SpecModel):
+    page: Receiver = Receiver(name="oncall-page", url="https://alerts.acme.example/page")
+    ticket: Receiver = Receiver(name="oncall-ticket", url="https://alerts.acme.example/ticket")
+    aiops: AiopsWebhook = AiopsWebhook()
+
+    @model_validator(mode="after")
+    def _distinct_names(self) -> "Alerting":
+        if self.page.name == self.ticket.name:
+            raise ValueError(f"page and ticket receivers are both named '{self.ticket.name}'; "
+                             "give them distinct names")
+        for receiver in (self.page, self.ticket):
+            if receiver.name in RESERVED_RECEIVERS:
+                raise ValueError(f"receiver name '{receiver.name}' is used by the platform itself; "
+                                 f"pick another (reserved: {', '.join(RESERVED_RECEIVERS)})")
+        return self
+
+
+class PlatformStack(SpecModel):
+    storageClass: ObjectName = Field("gp3", description="StorageClass of the Prometheus, Alertmanager and Tempo volumes.")
+    defaults: Sizing = Sizing()
+    environments: dict[str, SizingOverride] = Field(
+        default_factory=dict, description="Per-environment sizing; fields left out keep `defaults`.")
+    alerting: Alerting = Alerting()
+
+    def sizing(self, env: str) -> Sizing:
+        override = self.environments.get(env)
+        if override is None:
+            return self.defaults
+        changed = {k: v for k, v in override.model_dump(exclude_none=True).items()}
+        return Sizing.model_validate({**self.defaults.model_dump(), **changed})
