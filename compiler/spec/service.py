@@ -9,7 +9,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from .base import (CpuQuantity, DnsLabel, HttpPath, MemoryQuantity, ObjectName, ServiceName, SpecModel)
+from .base import (CpuQuantity, DnsLabel, HttpPath, MemoryQuantity, ObjectName, ServiceName, SpecModel,
+                   SpecValueError)
+from .llm import LlmSpec
+from .model import ModelSpec
 
 IMAGE = re.compile(
     r"^(?P<name>[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*)"
@@ -68,22 +71,22 @@ class Health(SpecModel):
 
 
 class ScaleDown(SpecModel):
-    stabilizationWindowSeconds: int = Field(300, ge=0, le=3600)
-    maxPercentPerMinute: int = Field(50, ge=1, le=100, description="At most this share of pods removed per minute.")
+    stabilizationWindowSeconds: int = Field(300, ge=0, le=3600, strict=True)
+    maxPercentPerMinute: int = Field(50, ge=1, le=100, strict=True, description="At most this share of pods removed per minute.")
 
 
 class Scaling(SpecModel):
-    minReplicas: int = Field(2, ge=1, le=1000)
-    maxReplicas: int = Field(10, ge=1, le=1000)
-    targetCPUUtilization: int = Field(70, ge=1, le=100, description="Average CPU utilisation target, percent of requests.")
-    targetMemoryUtilization: int | None = Field(None, ge=1, le=100)
+    minReplicas: int = Field(2, ge=1, le=1000, strict=True)
+    maxReplicas: int = Field(10, ge=1, le=1000, strict=True)
+    targetCPUUtilization: int = Field(70, ge=1, le=100, strict=True, description="Average CPU utilisation target, percent of requests.")
+    targetMemoryUtilization: int | None = Field(None, ge=1, le=100, strict=True)
     scaleDown: ScaleDown = ScaleDown()
 
     @model_validator(mode="after")
     def _min_not_above_max(self) -> "Scaling":
         if self.minReplicas > self.maxReplicas:
-            raise ValueError(f"minReplicas ({self.minReplicas}) is greater than maxReplicas ({self.maxReplicas}); "
-                             "raise maxReplicas or lower minReplicas")
+            raise SpecValueError(f"minReplicas ({self.minReplicas}) is greater than maxReplicas "
+                                 f"({self.maxReplicas}); raise maxReplicas or lower minReplicas", at=("minReplicas",))
         return self
 
 
@@ -118,7 +121,7 @@ def _secret_like(value: EnvValue) -> bool:
 
 class ServiceSpec(SpecModel):
     image: Image
-    port: int = Field(ge=1, le=65535, description="The container port serving HTTP (and /metrics).")
+    port: int = Field(ge=1, le=65535, strict=True, description="The container port serving HTTP (and /metrics).")
     command: list[str] | None = None
     args: list[str] | None = None
     env: dict[str, EnvValue] = Field(default_factory=dict, description="Plain environment values; never secrets.")
@@ -126,9 +129,11 @@ class ServiceSpec(SpecModel):
     resources: Resources = Resources()
     health: Health = Health()
     metrics: Metrics = Metrics()
-    replicas: int = Field(2, ge=0, le=1000, description="Fixed replica count, used when there is no scaling block.")
+    replicas: int = Field(2, ge=0, le=1000, strict=True, description="Fixed replica count, used when there is no scaling block.")
     scaling: Scaling | None = None
     securityExceptions: list[SecurityException] = Field(default_factory=list)
+    model: ModelSpec | None = Field(None, description="An ML model this service serves: training, registry, canary.")
+    llm: LlmSpec | None = Field(None, description="An LLM gateway for this service: prompts, budgets, LLM SLOs, RAG.")
     environments: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="Per-environment overrides deep-merged over spec (null removes a key). An override that sets "
@@ -139,10 +144,12 @@ class ServiceSpec(SpecModel):
     def _plain_env(cls, env: dict[str, EnvValue]) -> dict[str, EnvValue]:
         for name, value in env.items():
             if not ENV_NAME.match(name):
-                raise ValueError(f"'{name}' is not a valid environment variable name")
+                raise SpecValueError(f"'{name}' is not a valid environment variable name; use letters, digits "
+                                     "and '_', not starting with a digit", at=(name,), on_key=True)
             if SECRET_VALUE_HINT.match(str(value)) or (SECRET_NAME_HINT.search(name) and _secret_like(value)):
-                raise ValueError(f"env '{name}' looks like a literal secret; move it to secretEnv: "
-                                 f"{{{name}: {{secret: <secret-name>, key: <key>}}}}")
+                raise SpecValueError(f"this looks like a literal secret; never put secrets in the spec: store it "
+                                     f"in a Secret and write secretEnv: {{{name}: {{secret: <secret-name>, "
+                                     "key: <key>}} instead", at=(name,))
         return env
 
     @field_validator("secretEnv")
@@ -150,7 +157,8 @@ class ServiceSpec(SpecModel):
     def _secret_env_names(cls, env: dict[str, SecretRef]) -> dict[str, SecretRef]:
         for name in env:
             if not ENV_NAME.match(name):
-                raise ValueError(f"'{name}' is not a valid environment variable name")
+                raise SpecValueError(f"'{name}' is not a valid environment variable name; use letters, digits "
+                                     "and '_', not starting with a digit", at=(name,), on_key=True)
         return env
 
     @model_validator(mode="after")
