@@ -1,0 +1,213 @@
+"""AIOps endpoints in process: train/detect contract, detection quality, registry safety, 401/413/422."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.runtime.conftest import AUTH
+from tests.runtime.synthetic import DAY_POINTS, STEP, points, seasonal, with_spike_and_shift
+
+TRAIN_DAYS = 14
+
+
+@pytest.fixture
+def trained(aiops_client):
+    ts, values = seasonal(TRAIN_DAYS * DAY_POINTS)
+    response = aiops_client.post("/train", json={"series": {"cpu": points(ts, values)}, "service": "shop"},
+                                 headers=AUTH)
+    assert response.status_code == 200, response.text
+    return aiops_client, ts[-1] + STEP, response.json()
+
+
+def test_train_reports_what_was_trained(trained):
+    _, _, body = trained
+    assert body["model_version"] == "v000001"
+    cpu = body["trained"]["cpu"]
+    assert cpu["kind"] == "ensemble"
+    assert cpu["n_points"] == TRAIN_DAYS * DAY_POINTS
+    assert 0.9 <= cpu["validation_score"] <= 1.0
+
+
+def test_detect_finds_spike_and_level_shift_without_false_positives(trained):
+    client, start, _ = trained
+    n = 2 * DAY_POINTS
+    ts, clean = seasonal(n, start=start, seed=11)
+    spike_at, shift_from = 100, 400
+    ts, values = with_spike_and_shift(ts, clean, spike_at, shift_from)
+    response = client.post("/detect", json={"series": {"cpu": points(ts, values)}}, headers=AUTH)
+    assert response.status_code == 200, response.text
+    result = response.json()["results"]["cpu"]
+    assert response.json()["model_version"] == result["model_version"] == "v000001"
+    assert len(result["points"]) == n
+    assert set(result["points"][0]) == {"ts", "value", "score", "expected", "lower", "upper"}
+    anomalies = result["anomalies"]
+    spike_ts, shift_ts = ts[spike_at], ts[shift_from]
+    assert any(a["start"] <= spike_ts <= a["end"] and a["peak_score"] > 1 for a in anomalies), anomalies
+    assert any(a["start"] <= shift_ts + 3 * STEP and a["end"] >= shift_ts for a in anomalies), anomalies
+    clean_part = [a for a in anomalies if a["end"] < shift_ts and not a["start"] <= spike_ts <= a["end"]]
+    assert clean_part == [], f"false positives on the clean part: {clean_part}"
+    scores = np.array([p["score"] for p in result["points"]])
+    assert (scores[:spike_at] <= 1).all() and (scores[spike_at + 2:shift_from] <= 1).all()
+
+
+def test_clean_series_has_no_anomalies(trained):
+    client, start, _ = trained
+    ts, values = seasonal(DAY_POINTS, start=start, seed=23)
+    result = client.post("/detect", json={"series": {"cpu": points(ts, values)}}, headers=AUTH).json()
+    assert result["results"]["cpu"]["anomalies"] == []
+
+
+def test_models_lists_versions_newest_first(trained):
+    client, _, _ = trained
+    ts, values = seasonal(3 * DAY_POINTS, seed=3)
+    second = client.post("/train", json={"series": {"mem": points(ts, values)}, "detector": "seasonal"},
+                         headers=AUTH).json()
+    assert second["model_version"] == "v000002"
+    listing = client.get("/models").json()["versions"]
+    assert [v["version"] for v in listing] == ["v000002", "v000001"]
+    assert listing[0]["metrics"]["mem"]["kind"] == "seasonal"
+    assert listing[1]["metrics"]["cpu"]["service"] == "shop"
+    detect = client.post("/detect", json={"series": {"cpu": points(ts[:50], values[:50])}}, headers=AUTH).json()
+    assert detect["results"]["cpu"]["model_version"] == "v000001"
+
+
+def test_detect_unknown_metric_is_404_with_path(trained):
+    client, _, _ = trained
+    response = client.post("/detect", json={"series": {"nope": [[1, 2]]}}, headers=AUTH)
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["path"] == "body.series.nope"
+
+
+@pytest.mark.parametrize("path,method", [("/train", "post"), ("/detect", "post"), ("/rca", "post"),
+                                         ("/alerts", "post")])
+def test_mutating_calls_without_token_get_401(aiops_client, path, method):
+    response = getattr(aiops_client, method)(path, json={})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    wrong = getattr(aiops_client, method)(path, json={}, headers={"authorization": "Bearer wrong"})
+    assert wrong.status_code == 401
+
+
+def test_read_endpoints_need_no_token(aiops_client):
+    assert aiops_client.get("/models").status_code == 200
+    assert aiops_client.get("/healthz").json()["status"] == "ok"
+    assert aiops_client.get("/readyz").json()["checks"]["registry"]["ok"] is True
+
+
+def test_malformed_payloads_get_422_with_field_paths(aiops_client):
+    response = aiops_client.post("/train", json={"series": {"cpu": [[1, "x"], [2]]}}, headers=AUTH)
+    assert response.status_code == 422
+    paths = {error["path"] for error in response.json()["errors"]}
+    assert {"body.series.cpu.0.1", "body.series.cpu.1.1"} <= paths
+    both = aiops_client.post("/train", json={"series": {"a": [[1, 2]]}, "queries": {"a": "up"}}, headers=AUTH)
+    assert both.status_code == 422 and "exactly one" in both.text
+    extra = aiops_client.post("/detect", json={"series": {"a": [[1, 2]]}, "bogus": 1}, headers=AUTH)
+    assert extra.json()["errors"][0]["path"] == "body.bogus"
+    not_json = aiops_client.post("/detect", content=b"{not json", headers={**AUTH, "content-type": "application/json"})
+    assert not_json.status_code == 422
+    short = aiops_client.post("/train", json={"series": {"cpu": [[1, 2], [2, 3]]}}, headers=AUTH)
+    assert short.status_code == 422 and short.json()["errors"][0]["path"] == "body.series.cpu"
+    kind = aiops_client.post("/train", json={"series": {"cpu": [[1, 2]]}, "detector": "magic"}, headers=AUTH)
+    assert kind.status_code == 422 and kind.json()["errors"][0]["path"] == "body.detector"
+
+
+def test_oversize_payload_gets_413(aiops_client):
+    big = {"series": {"cpu": [[float(i), 1.0] for i in range(300_000)]}}
+    response = aiops_client.post("/train", content=json.dumps(big).encode(),
+                                 headers={**AUTH, "content-type": "application/json"})
+    assert response.status_code == 413
+
+    def chunks():
+        for _ in range(100):
+            yield b" " * 50_000
+    streamed = aiops_client.post("/train", content=chunks(), headers={**AUTH, "content-type": "application/json"})
+    assert streamed.status_code == 413
+
+
+def _model_file(client):
+    registry = client.app.state.aiops["registry"]
+    manifest = registry.manifest("v000001")
+    return registry, registry.root / "v000001" / manifest["models"]["cpu"]["file"]
+
+
+def test_tampered_model_file_is_refused(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from runtime.app import create_app
+    from runtime.config import RuntimeConfig
+
+    config = RuntimeConfig.model_validate({"server": {"state_dir": str(tmp_path)}})
+    ts, values = seasonal(3 * DAY_POINTS)
+    with TestClient(create_app("aiops", config)) as client:
+        assert client.post("/train", json={"series": {"cpu": points(ts, values)}}, headers=AUTH).status_code == 200
+        _, path = _model_file(client)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with TestClient(create_app("aiops", config)) as fresh:
+        response = fresh.post("/detect", json={"series": {"cpu": points(ts[:10], values[:10])}}, headers=AUTH)
+    assert response.status_code == 409
+    assert "SHA-256" in response.json()["detail"]
+
+
+def test_model_over_size_limit_is_refused(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from runtime.app import create_app
+    from runtime.config import RuntimeConfig
+
+    ts, values = seasonal(3 * DAY_POINTS)
+    config = RuntimeConfig.model_validate({"server": {"state_dir": str(tmp_path)},
+                                           "aiops": {"registry": {"max_model_bytes": 1000}}})
+    with TestClient(create_app("aiops", config)) as client:
+        response = client.post("/train", json={"series": {"cpu": points(ts, values)}}, headers=AUTH)
+    assert response.status_code == 422 and "limit" in response.json()["detail"]
+
+
+def test_signed_manifest_rejects_rewritten_hash(tmp_path, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from runtime.app import create_app
+    from runtime.config import RuntimeConfig
+
+    monkeypatch.setenv("RUNTIME_MODEL_SIGNING_KEY", "k3y")
+    config = RuntimeConfig.model_validate({"server": {"state_dir": str(tmp_path)}})
+    ts, values = seasonal(3 * DAY_POINTS)
+    with TestClient(create_app("aiops", config)) as client:
+        assert client.post("/train", json={"series": {"cpu": points(ts, values)}}, headers=AUTH).status_code == 200
+        registry, path = _model_file(client)
+    manifest_path = registry.root / "v000001" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["models"]["cpu"]["sha256"] = "0" * 64
+    manifest_path.write_text(json.dumps(manifest))
+    with TestClient(create_app("aiops", config)) as fresh:
+        response = fresh.post("/detect", json={"series": {"cpu": points(ts[:10], values[:10])}}, headers=AUTH)
+    assert response.status_code == 409 and "signature" in response.json()["detail"]
+
+
+def test_registry_refuses_types_outside_the_allowlist(tmp_path):
+    import hashlib
+
+    import skops.io as sio
+
+    from runtime.aiops.registry import ModelEntry, ModelRegistry, ModelRejected
+
+    registry = ModelRegistry(tmp_path, 1_000_000)
+    data = sio.dumps({"kind": "ensemble", "payload": __import__("fractions").Fraction(1, 3)})
+    version = tmp_path / "v000001"
+    version.mkdir()
+    (version / "m.skops").write_bytes(data)
+    entry = ModelEntry("v000001", "m", {"file": "m.skops", "sha256": hashlib.sha256(data).hexdigest()})
+    with pytest.raises(ModelRejected, match="disallowed types"):
+        registry.load(entry)
+
+
+def test_openapi_documents_the_contract(aiops_client):
+    schema = aiops_client.get("/openapi.json").json()
+    detect = schema["paths"]["/detect"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert detect["$ref"].endswith("/DetectResponse")
+    point = schema["components"]["schemas"]["ScoredPoint"]["properties"]
+    assert set(point) == {"ts", "value", "score", "expected", "lower", "upper"}
+    assert "TrainResponse" in schema["components"]["schemas"]
