@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import Diagnostic
 from .loader import LoadedDoc, Loc
+from .spec.base import SpecValueError
 
 
 def _unwrap(tp: Any) -> Any:
@@ -62,26 +63,66 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _message(error: dict, loc: Loc, model: type[BaseModel], root_loc: Loc) -> str:
+_EXPECTED = {  # pydantic error type -> what the spec should hold there, in YAML terms
+    "string_type": "a string",
+    "int_type": "a whole number", "int_parsing": "a whole number", "int_from_float": "a whole number",
+    "float_type": "a number", "float_parsing": "a number",
+    "bool_type": "true or false", "bool_parsing": "true or false",
+    "dict_type": "a mapping (key: value)", "model_type": "a mapping (key: value)",
+    "model_attributes_type": "a mapping (key: value)",
+    "list_type": "a list",
+}
+
+
+def _got(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "an empty value (null)"
+    if isinstance(value, str):
+        return f"the string {_short(value)}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return _short(value)
+
+
+def _type_message(kinds: list[str], value: Any) -> str:
+    """'should be X, not Y' for one type error, or for all the members of a union that refused the value."""
+    expected = list(dict.fromkeys(_EXPECTED[k] for k in kinds))
+    if "a number" in expected and "a whole number" in expected:
+        expected.remove("a whole number")
+    wanted = expected[0] if len(expected) == 1 else ", ".join(expected[:-1]) + " or " + expected[-1]
+    hint = ""
+    if isinstance(value, str) and value.strip().lstrip("-").replace(".", "", 1).isdigit():
+        hint = "; remove the quotes"
+    return f"should be {wanted}, not {_got(value)}{hint}"
+
+
+def _message(error: dict, loc: Loc, model: type[BaseModel], root_loc: Loc, where_note: str) -> str:
     kind = error["type"]
-    where = _dotted(root_loc + loc)
+    where = _dotted(root_loc + loc) + where_note
+    prefix = f"{where}: " if where else ""
     if kind == "extra_forbidden":
         name = str(loc[-1])
         allowed = fields_at(model, loc[:-1])
         close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
         hint = f"; did you mean '{close[0]}'?" if close else (
             f"; allowed here: {', '.join(allowed)}" if allowed else "; remove it")
-        return f"{where}: unknown field '{name}'{hint}"
+        return f"{prefix}unknown field '{name}'{hint}"
     if kind == "missing":
-        return f"{where}: required field is missing; add it"
+        return f"{prefix}required field is missing; add it"
+    if kind in _EXPECTED:
+        return prefix + _type_message([kind], error.get("input"))
     message = error["msg"]
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if message.startswith(prefix):
-            return f"{where}: {message[len(prefix):]}"
+    for start in ("Value error, ", "Assertion failed, "):
+        if message.startswith(start):
+            return prefix + message[len(start):]
     message = message.replace("Input should be", "should be")
     if "input" in error and not isinstance(error["input"], (dict, list)):
         message += f" (got {_short(error['input'])})"
-    return f"{where}: {message}"
+    return prefix + message
 
 
 def _spec_loc(loc: tuple) -> Loc:
@@ -94,15 +135,43 @@ def _spec_loc(loc: tuple) -> Loc:
     return tuple(kept)
 
 
+def _located(error: dict) -> tuple[Loc, bool]:
+    """The document path an error is about, and whether it is about the key there rather than the value."""
+    loc = _spec_loc(error["loc"])
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, SpecValueError):
+        return loc + cause.at, cause.on_key
+    return loc, error["type"] == "extra_forbidden"
+
+
+def _merge_union_errors(errors: list[dict]) -> list[dict]:
+    """A value every member of a union refused gives one 'should be A, B or C' error instead of one per member."""
+    by_loc: dict[Loc, list[dict]] = {}
+    for error in errors:
+        by_loc.setdefault(_spec_loc(error["loc"]), []).append(error)
+    merged = []
+    for group in by_loc.values():
+        if len(group) > 1 and all(e["type"] in _EXPECTED for e in group):
+            first = dict(group[0])
+            first["msg"] = "Value error, " + _type_message([e["type"] for e in group], first.get("input"))
+            first["type"] = "value_error"
+            merged.append(first)
+        else:
+            merged += group
+    return merged
+
+
 def validation_diagnostics(exc: ValidationError, doc: LoadedDoc, model: type[BaseModel],
-                           root_loc: Loc = (), suffix: str = "") -> list[Diagnostic]:
-    """One diagnostic per distinct problem, positioned on the offending key or value."""
+                           root_loc: Loc = (), suffix: str = "", where_note: str = "") -> list[Diagnostic]:
+    """One diagnostic per distinct problem, positioned on the offending key or value.
+
+    `where_note` follows the field path (e.g. " (environment 'dev')"); `suffix` ends the message.
+    """
     seen: set[tuple] = set()
     result = []
-    for error in exc.errors(include_url=False):
-        loc = _spec_loc(error["loc"])
-        message = _message(error, loc, model, root_loc) + suffix
-        on_key = error["type"] in ("extra_forbidden",)
+    for error in _merge_union_errors(exc.errors(include_url=False)):
+        loc, on_key = _located(error)
+        message = _message(error, loc, model, root_loc, where_note) + suffix
         diag = doc.diagnostic(loc, message, key=on_key)
         if (diag.line, diag.col, diag.message) not in seen:
             seen.add((diag.line, diag.col, diag.message))

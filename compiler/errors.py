@@ -32,7 +32,7 @@ class SpecError(PlatformError):
     """One or more problems in the specs; nothing was written."""
 
     def __init__(self, diagnostics: list[Diagnostic]):
-        self.diagnostics = sorted(diagnostics)
+        self.diagnostics = sorted(set(diagnostics))  # a shared default can fail once per service
         super().__init__(f"{len(self.diagnostics)} problem(s) in the specs")
 
     def lines(self) -> list[str]:

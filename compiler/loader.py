@@ -64,6 +64,19 @@ def _mark(path: str, node: Node) -> Mark:
     return Mark(path, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_SCALAR_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null")}
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_KIND_NAMES = {bool: "a boolean", int: "a number", float: "a number", type(None): "null"}
+
+
+def _tag_problem(tag: str) -> str:
+    short = tag.replace("tag:yaml.org,2002:", "!!")
+    return (f"the tag '{short}' is not allowed in a spec; remove it (a spec holds only mappings, lists, "
+            "strings, numbers and booleans)")
+
+
 class _Converter:
     def __init__(self, path: str):
         self.path = path
@@ -72,7 +85,7 @@ class _Converter:
         self.key_marks: dict[Loc, Mark] = {}
         self.problems: list[Diagnostic] = []
         self.expanded = 0
-        self.seen: set[int] = set()
+        self.open_nodes: set[int] = set()  # the collections being converted: an alias back into one is a cycle
 
     def problem(self, node: Node, message: str) -> None:
         m = _mark(self.path, node)
@@ -85,19 +98,36 @@ class _Converter:
                                "(an alias bomb?); write the values out instead of aliasing them")
         if depth > MAX_DEPTH:
             raise _Abort(node, f"nesting deeper than {MAX_DEPTH} levels; flatten the structure")
-        self.seen.add(id(node))
         self.marks[loc] = _mark(self.path, node)
-        if isinstance(node, MappingNode):
-            return self._mapping(node, loc, depth)
-        if isinstance(node, SequenceNode):
+        if isinstance(node, ScalarNode):
+            return self._scalar(node)
+        if id(node) in self.open_nodes:
+            self.problem(node, "this alias refers to a value that contains it (a cycle); write the values out")
+            return None
+        expected = _MAP_TAG if isinstance(node, MappingNode) else _SEQ_TAG
+        if node.tag != expected:
+            self.problem(node, _tag_problem(node.tag))
+            return None
+        self.open_nodes.add(id(node))
+        try:
+            if isinstance(node, MappingNode):
+                return self._mapping(node, loc, depth)
             return [self.convert(item, loc + (i,), depth + 1) for i, item in enumerate(node.value)]
-        return self._scalar(node)
+        finally:
+            self.open_nodes.discard(id(node))
 
     def _scalar(self, node: ScalarNode) -> Any:
+        """Plain values only; a date stays the text it was written as (YAML 1.2 has no timestamps)."""
+        if node.tag == _TIMESTAMP_TAG:
+            return node.value
+        if node.tag not in _SCALAR_TAGS:
+            self.problem(node, _tag_problem(node.tag))
+            return None
         try:
             return self.constructor.construct_object(node, deep=True)
-        except yaml.constructor.ConstructorError as exc:
-            self.problem(node, f"cannot read this value ({exc.problem}); use a plain string, number or boolean")
+        except (yaml.constructor.ConstructorError, ValueError) as exc:
+            detail = getattr(exc, "problem", None) or str(exc)
+            self.problem(node, f"cannot read this value ({detail}); use a plain string, number or boolean")
             return None
 
     def _mapping(self, node: MappingNode, loc: Loc, depth: int) -> dict:
@@ -107,12 +137,15 @@ class _Converter:
                 self.problem(key_node, "merge keys (<<) are not supported; write the keys out")
                 continue
             if not isinstance(key_node, ScalarNode):
-                self.problem(key_node, "a mapping key must be a plain string")
+                self.problem(key_node, "a mapping key must be a plain string, not a list or mapping")
                 continue
             key = self._scalar(key_node)
+            if key is None and key_node.tag not in _SCALAR_TAGS:
+                continue
             if not isinstance(key, str):
-                self.problem(key_node, f"the key {key_node.value!r} is read as a {type(key).__name__}, "
-                                       f"not a string; quote it: \"{key_node.value}\"")
+                kind = _KIND_NAMES.get(type(key), f"a {type(key).__name__}")
+                self.problem(key_node, f"the key {key_node.value!r} is read as {kind}, not a string; "
+                                       f"quote it: \"{key_node.value}\"")
                 continue
             if key in result:
                 first = self.key_marks[loc + (key,)]
@@ -142,6 +175,22 @@ def _decode(raw: bytes, path: str) -> str:
                                     "save it as UTF-8")]) from None
 
 
+def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, line: int, col: int) -> str:
+    """PyYAML's description of a syntax error, with the fix for the mistakes people actually make."""
+    problem = exc.problem or ""
+    lines = text.splitlines()
+    char = lines[line - 1][col - 1] if line <= len(lines) and col <= len(lines[line - 1]) else ""
+    if "cannot start any token" in problem and char == "\t":
+        return "a tab character; YAML must be indented with spaces"
+    if "cannot start any token" in problem and char:
+        return f"a plain value cannot start with {char!r}; put the value in quotes"
+    if "expected a single document" in (exc.context or ""):
+        return "a second document (after '---'); a spec file holds exactly one document"
+    if "undefined alias" in problem:
+        return "an alias (*name) with no matching anchor (&name) before it"
+    return " ".join(part for part in (exc.context, exc.problem) if part)
+
+
 def parse_yaml(text_or_bytes: str | bytes, path: str) -> LoadedDoc:
     """Parse one YAML document; raise SpecError listing every problem found in it."""
     raw = text_or_bytes.encode() if isinstance(text_or_bytes, str) else text_or_bytes
@@ -154,8 +203,7 @@ def parse_yaml(text_or_bytes: str | bytes, path: str) -> LoadedDoc:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        detail = " ".join(part for part in (exc.context, exc.problem) if part)
-        raise SpecError([Diagnostic(path, line, col, f"invalid YAML: {detail}")]) from None
+        raise SpecError([Diagnostic(path, line, col, f"invalid YAML: {_syntax_problem(exc, text, line, col)}")]) from None
     except yaml.YAMLError as exc:
         raise SpecError([Diagnostic(path, 1, 1, f"invalid YAML: {exc}")]) from None
     if root is None:

@@ -52,6 +52,7 @@ def deep_merge(base: LoadedDoc, over: LoadedDoc) -> LoadedDoc:
             if value is None:
                 result.pop(key, None)
                 drop(here)
+                take(here)  # a required key removed here is reported at the null that removed it
             elif key in result:
                 result[key] = merge(result[key], value, here)
             else:

@@ -17,6 +17,7 @@ from .diagnose import validation_diagnostics
 from .errors import Diagnostic, SpecError
 from .loader import LoadedDoc, load_yaml
 from .merge import deep_merge, subdoc, without
+from .spec.base import DNS_LABEL
 from .spec.config import Environment, PlatformConfig
 from .spec.service import ServiceFile, ServiceSpec
 
@@ -71,6 +72,13 @@ def load_config(specs_dir: Path) -> tuple[PlatformConfig, LoadedDoc | None]:
         raise SpecError(validation_diagnostics(exc, doc, PlatformConfig)) from None
 
 
+def _declared_name(doc: LoadedDoc) -> str | None:
+    """`metadata.name` when it is a plausible name, even if the rest of the spec is invalid."""
+    metadata = doc.data.get("metadata") if isinstance(doc.data, dict) else None
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return name if isinstance(name, str) and DNS_LABEL.match(name) else None
+
+
 def _resolve_service(doc: LoadedDoc, config: PlatformConfig, defaults: LoadedDoc | None,
                      file: Path) -> tuple[ServicePlan | None, list[Diagnostic]]:
     if not isinstance(doc.data, dict):
@@ -86,8 +94,9 @@ def _resolve_service(doc: LoadedDoc, config: PlatformConfig, defaults: LoadedDoc
     folder = file.parent.name
     if service.metadata.name != folder:
         problems.append(doc.diagnostic(("metadata", "name"),
-                                       f"metadata.name is '{service.metadata.name}' but the spec lives in "
-                                       f"specs/{folder}/; rename the folder or the service so they match"))
+                                       f"metadata.name: '{service.metadata.name}' does not match the folder "
+                                       f"'{folder}' the spec is in; a spec lives in <specs>/<name>/{SPEC_FILE}, so "
+                                       "rename the folder or the service"))
     spec_doc = subdoc(doc, ("spec",))
     envs, env_problems = _resolve_environments(service.spec, spec_doc, config)
     problems += env_problems
@@ -140,7 +149,7 @@ def _resolve_environments(base: ServiceSpec, spec_doc: LoadedDoc,
             resolved[env] = ServiceSpec.model_validate(merged.data)
         except ValidationError as exc:
             problems += validation_diagnostics(exc, merged, ServiceSpec, ("spec",),
-                                               suffix=f" (in environment '{env}')")
+                                               where_note=f" (environment '{env}')")
     return resolved, problems
 
 
@@ -161,16 +170,18 @@ def load_project(specs_dir: Path, files: list[Path] | None = None) -> Project:
         except SpecError as exc:
             problems += exc.diagnostics
             continue
+        name = _declared_name(doc)
+        duplicate = name in seen
+        if duplicate:
+            problems.append(doc.diagnostic(("metadata", "name"),
+                                           f"metadata.name: a service named '{name}' is already defined in "
+                                           f"{seen[name]}; service names must be unique"))
+        elif name is not None:
+            seen[name] = doc.path
         plan, found = _resolve_service(doc, config, defaults, file)
         problems += found
-        if plan is None or any(p.severity == "error" for p in found):
+        if plan is None or duplicate or any(p.severity == "error" for p in found):
             continue
-        if plan.name in seen:
-            problems.append(doc.diagnostic(("metadata", "name"),
-                                           f"a service named '{plan.name}' is already defined in {seen[plan.name]}; "
-                                           "service names must be unique"))
-            continue
-        seen[plan.name] = doc.path
         services.append(plan)
     errors = [p for p in problems if p.severity == "error"]
     if errors:

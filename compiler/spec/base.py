@@ -14,6 +14,19 @@ DURATION = re.compile(r"^(\d+(ms|s|m|h|d|w))+$")
 HTTP_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$")
 
 
+class SpecValueError(ValueError):
+    """A validator's complaint about one entry inside the value it checks, so the diagnostic points there.
+
+    `at` is the path from the validated value down to the entry; `on_key` points at the entry's key
+    (e.g. a bad name) instead of its value.
+    """
+
+    def __init__(self, message: str, at: tuple[str | int, ...] = (), *, on_key: bool = False):
+        super().__init__(message)
+        self.at = tuple(at)
+        self.on_key = on_key
+
+
 class SpecModel(BaseModel):
     """Every spec model: unknown fields are errors, values are immutable once validated."""
 
@@ -22,6 +35,9 @@ class SpecModel(BaseModel):
 
 def _dns_label(max_len: int):
     def check(value: str) -> str:
+        if "/" in value or value in (".", ".."):
+            raise ValueError(f"'{value}' is a path; a name is one lower-case word like 'checkout', "
+                             "with no '/' or '..'")
         if len(value) > max_len:
             raise ValueError(f"'{value}' is {len(value)} characters; at most {max_len} are allowed")
         if not DNS_LABEL.match(value):
