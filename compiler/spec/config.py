@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .base import DnsLabel, Duration, ObjectName, SpecModel
+from .base import DnsLabel, Duration, ObjectName, SpecModel, SpecValueError
 from .platform import PlatformStack
 
 
@@ -42,9 +42,10 @@ class PlatformConfigSpec(SpecModel):
         names = [e.name for e in envs]
         if not names:
             raise ValueError("at least one environment is needed")
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"environment {', '.join(dupes)} is listed more than once")
+        for index, name in enumerate(names):
+            if name in names[:index]:
+                raise SpecValueError(f"environment '{name}' is already listed (entry {names.index(name) + 1}); "
+                                     "remove this entry", at=(index, "name"))
         return envs
 
     @model_validator(mode="after")
