@@ -57,6 +57,11 @@ variable "public_access_cidrs" {
     condition     = alltrue([for cidr in var.public_access_cidrs : can(cidrhost(cidr, 0)) && cidr != "0.0.0.0/0"])
     error_message = "Give valid CIDRs and not 0.0.0.0/0."
   }
+
+  validation {
+    condition     = !var.endpoint_public_access || length(var.public_access_cidrs) > 0
+    error_message = "A public API endpoint needs at least one allowed CIDR (EKS would otherwise open it to the internet)."
+  }
 }
 
 variable "admin_principal_arns" {

@@ -33,12 +33,21 @@ resource "aws_iam_role_policy_attachment" "ebs_csi" {
 }
 
 # Without a pinned addon_version EKS installs the default version for the cluster's Kubernetes
-# version, and upgrades it when the cluster version moves.
-resource "aws_eks_addon" "core" {
-  for_each = toset(["vpc-cni", "kube-proxy", "coredns"])
+# version, and upgrades it when the cluster version moves. The network add-ons go in before the
+# nodes join (nodes only turn Ready with a CNI); CoreDNS needs nodes to schedule on.
+resource "aws_eks_addon" "networking" {
+  for_each = toset(["vpc-cni", "kube-proxy"])
 
   cluster_name                = aws_eks_cluster.this.name
   addon_name                  = each.key
+  resolve_conflicts_on_create = "OVERWRITE"
+  resolve_conflicts_on_update = "OVERWRITE"
+  tags                        = var.tags
+}
+
+resource "aws_eks_addon" "coredns" {
+  cluster_name                = aws_eks_cluster.this.name
+  addon_name                  = "coredns"
   resolve_conflicts_on_create = "OVERWRITE"
   resolve_conflicts_on_update = "OVERWRITE"
   tags                        = var.tags

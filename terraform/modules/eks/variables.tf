@@ -54,6 +54,12 @@ variable "public_access_cidrs" {
     condition     = alltrue([for cidr in var.public_access_cidrs : can(cidrhost(cidr, 0)) && cidr != "0.0.0.0/0"])
     error_message = "Give valid CIDRs and not 0.0.0.0/0: the public endpoint must be restricted to known networks."
   }
+
+  # EKS opens a public endpoint to 0.0.0.0/0 when no CIDR is given.
+  validation {
+    condition     = !var.endpoint_public_access || length(var.public_access_cidrs) > 0
+    error_message = "A public API endpoint needs at least one allowed CIDR in public_access_cidrs."
+  }
 }
 
 variable "log_kms_key_arn" {
