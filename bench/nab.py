@@ -35,7 +35,7 @@ from runtime.aiops.detectors import DETECTOR_KINDS, MIN_TRAIN_POINTS, train_metr
 DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "nab"
 MAX_TRAIN = 4000
 CONTEXT = 512
-HOLD = 100
+HOLD = 200
 SANITY_DETECTORS = ("null", "perfect")
 
 

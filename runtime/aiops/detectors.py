@@ -6,7 +6,7 @@ so alerts can use `aiops_anomaly_score > 1` whatever detector produced the score
 - "seasonal": expected value = median profile per time-of-day bucket (daily or weekly period inferred
   from the history, or none) plus the recent level; score = |value - expected| / (K robust sigmas).
 - "iforest": a scikit-learn IsolationForest over causal window features (level, differences, rolling
-  statistics); its raw score is scaled so that the most unusual training point sits at 1.0.
+  statistics); its raw score is scaled so that the 99.9th percentile of training points sits at 1/1.2.
 - "ensemble": the mean of the two scores, so one detector alone must be very sure to cross 1.0.
 
 Scores are causal: the score of point i depends on the trained model and on points at or before i only.
@@ -33,6 +33,9 @@ from runtime.aiops.forest import ForestTables
 DETECTOR_KINDS = ("seasonal", "iforest", "ensemble")
 MIN_TRAIN_POINTS = 32
 BAND_SIGMAS = 4.0
+CALIBRATION_MARGIN = 1.2
+_Z_QUANTILE = 0.999
+_IF_QUANTILE = 0.999
 STATE_VERSION = 1
 _HOLDOUT_FRACTION = 0.2
 _MAX_BUCKETS = {DAY: 48}
@@ -88,6 +91,7 @@ class SeasonalBaseline:
     level_window: int
     profile: np.ndarray
     sigma: np.ndarray
+    z_limit: float = BAND_SIGMAS
 
     @classmethod
     def fit(cls, ts: np.ndarray, values: np.ndarray) -> "SeasonalBaseline":
@@ -111,6 +115,8 @@ class SeasonalBaseline:
         overall = max(robust_sigma(residual), 0.1 * float(np.std(residual)), _scale_floor(values))
         per_bucket = _bucket_stat(residual, buckets, n_buckets, robust_sigma, default=overall)
         model.sigma = np.maximum(per_bucket, 0.5 * overall)
+        train_z = np.abs(residual) / model.sigma[buckets]
+        model.z_limit = CALIBRATION_MARGIN * max(BAND_SIGMAS, float(np.quantile(train_z, _Z_QUANTILE)))
         return model
 
     def _buckets(self, ts: np.ndarray) -> np.ndarray:
@@ -125,20 +131,20 @@ class SeasonalBaseline:
     def score(self, ts: np.ndarray, values: np.ndarray) -> ScoreResult:
         buckets = self._buckets(ts)
         expected = self._expected(ts, values, buckets)
-        half_band = BAND_SIGMAS * self.sigma[buckets]
+        half_band = self.z_limit * self.sigma[buckets]
         return ScoreResult(score=np.abs(values - expected) / half_band, expected=expected,
                            lower=expected - half_band, upper=expected + half_band)
 
     def to_state(self) -> dict:
         return {"period": self.period, "n_buckets": self.n_buckets, "level_window": self.level_window,
-                "profile": self.profile.copy(), "sigma": self.sigma.copy()}
+                "profile": self.profile.copy(), "sigma": self.sigma.copy(), "z_limit": self.z_limit}
 
     @classmethod
     def from_state(cls, state: dict) -> "SeasonalBaseline":
         return cls(period=float(state["period"]), n_buckets=int(state["n_buckets"]),
                    level_window=int(state["level_window"]),
                    profile=np.asarray(state["profile"], dtype=np.float64),
-                   sigma=np.asarray(state["sigma"], dtype=np.float64))
+                   sigma=np.asarray(state["sigma"], dtype=np.float64), z_limit=float(state["z_limit"]))
 
 
 def _centred_mean(values: np.ndarray, window: int) -> np.ndarray:
@@ -169,7 +175,7 @@ class ForestDetector:
     centre: float
     scale: float
     raw_median: float
-    raw_max: float
+    raw_high: float
     tables: ForestTables
 
     @staticmethod
@@ -197,17 +203,17 @@ class ForestDetector:
     @classmethod
     def _calibrated(cls, forest: IsolationForest, centre: float, scale: float,
                     train_features: np.ndarray | None = None, raw_median: float = 0.0,
-                    raw_max: float = 1.0) -> "ForestDetector":
+                    raw_high: float = 1.0) -> "ForestDetector":
         tables = ForestTables.from_forest(forest)
         if train_features is not None:
             raw = -tables.score_samples(train_features)
-            raw_median, raw_max = float(np.median(raw)), float(np.max(raw))
+            raw_median, raw_high = float(np.median(raw)), float(np.quantile(raw, _IF_QUANTILE))
         return cls(forest=forest, centre=centre, scale=scale, raw_median=raw_median,
-                   raw_max=max(raw_max, raw_median + 1e-6), tables=tables)
+                   raw_high=max(raw_high, raw_median + 1e-6), tables=tables)
 
     def score(self, values: np.ndarray) -> np.ndarray:
         raw = -self.tables.score_samples(self.features(values, self.centre, self.scale))
-        return np.maximum(raw - self.raw_median, 0.0) / (self.raw_max - self.raw_median)
+        return np.maximum(raw - self.raw_median, 0.0) / (CALIBRATION_MARGIN * (self.raw_high - self.raw_median))
 
     def band(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Trailing short-window level +- K training sigmas: what the forest's features treat as usual."""
@@ -217,12 +223,12 @@ class ForestDetector:
 
     def to_state(self) -> dict:
         return {"estimator": self.forest, "centre": self.centre, "scale": self.scale,
-                "raw_median": self.raw_median, "raw_max": self.raw_max}
+                "raw_median": self.raw_median, "raw_high": self.raw_high}
 
     @classmethod
     def from_state(cls, state: dict) -> "ForestDetector":
         return cls._calibrated(state["estimator"], float(state["centre"]), float(state["scale"]),
-                               raw_median=float(state["raw_median"]), raw_max=float(state["raw_max"]))
+                               raw_median=float(state["raw_median"]), raw_high=float(state["raw_high"]))
 
 
 class MetricModel:
