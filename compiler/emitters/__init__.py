@@ -15,7 +15,7 @@ from collections.abc import Callable
 from ..plan import Target
 from ..output import Tree
 from ..project import Project
-from . import monitoring, network, scaling, workload
+from . import adapter, chaos, monitoring, network, scaling, slo, workload
 
 Emitter = Callable[[Target], list[dict]]
 
@@ -27,12 +27,16 @@ SERVICE_EMITTERS: tuple[Emitter, ...] = (
     scaling.hpa,
     scaling.pod_disruption_budget,
     monitoring.service_monitor,
+    slo.prometheus_rule,
+    chaos.schedules,
 )
 
 
 ProjectEmitter = Callable[[Project], Tree]
 
-PROJECT_EMITTERS: tuple[ProjectEmitter, ...] = ()
+PROJECT_EMITTERS: tuple[ProjectEmitter, ...] = (
+    adapter.adapter_files,
+)
 
 
 def emit_service(target: Target) -> list[dict]:

@@ -10,6 +10,13 @@ def _resource_metric(resource: str, utilization: int) -> dict:
             "resource": {"name": resource, "target": {"type": "Utilization", "averageUtilization": utilization}}}
 
 
+def _requests_metric(per_pod: float) -> dict:
+    """Per-pod request rate, served by prometheus-adapter (see emitters/adapter.py)."""
+    value = f"{int(per_pod)}" if float(per_pod).is_integer() else f"{round(per_pod * 1000)}m"
+    return {"type": "Pods", "pods": {"metric": {"name": names.HPA_REQUESTS_METRIC},
+                                     "target": {"type": "AverageValue", "averageValue": value}}}
+
+
 def hpa(t: Target) -> list[dict]:
     scaling = t.spec.scaling
     if scaling is None:
@@ -17,6 +24,8 @@ def hpa(t: Target) -> list[dict]:
     metrics = [_resource_metric("cpu", scaling.targetCPUUtilization)]
     if scaling.targetMemoryUtilization:
         metrics.append(_resource_metric("memory", scaling.targetMemoryUtilization))
+    if scaling.requestsPerSecond:
+        metrics.append(_requests_metric(scaling.requestsPerSecond))
     behavior = {
         "scaleDown": {"stabilizationWindowSeconds": scaling.scaleDown.stabilizationWindowSeconds,
                       "selectPolicy": "Max",

@@ -11,8 +11,10 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from .base import (CpuQuantity, DnsLabel, HttpPath, MemoryQuantity, ObjectName, ServiceName, SpecModel,
                    SpecValueError)
+from .chaos import ChaosExperiment
 from .llm import LlmSpec
 from .model import ModelSpec
+from .slo import SLO, ErrorBudgetPolicy
 
 IMAGE = re.compile(
     r"^(?P<name>[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*)"
@@ -80,6 +82,8 @@ class Scaling(SpecModel):
     maxReplicas: int = Field(10, ge=1, le=1000, strict=True)
     targetCPUUtilization: int = Field(70, ge=1, le=100, strict=True, description="Average CPU utilisation target, percent of requests.")
     targetMemoryUtilization: int | None = Field(None, ge=1, le=100, strict=True)
+    requestsPerSecond: float | None = Field(None, gt=0, le=1_000_000, description="Target HTTP requests per second "
+                                            "per pod, served to the HPA by prometheus-adapter.")
     scaleDown: ScaleDown = ScaleDown()
 
     @model_validator(mode="after")
@@ -132,6 +136,10 @@ class ServiceSpec(SpecModel):
     replicas: int = Field(2, ge=0, le=1000, strict=True, description="Fixed replica count, used when there is no scaling block.")
     scaling: Scaling | None = None
     securityExceptions: list[SecurityException] = Field(default_factory=list)
+    slos: list[SLO] = Field(default_factory=list, description="Service level objectives: recording rules, "
+                            "burn-rate alerts and error budgets.")
+    errorBudgetPolicy: ErrorBudgetPolicy = ErrorBudgetPolicy()
+    chaos: list[ChaosExperiment] = Field(default_factory=list, description="Chaos Mesh experiments on a schedule.")
     model: ModelSpec | None = Field(None, description="An ML model this service serves: training, registry, canary.")
     llm: LlmSpec | None = Field(None, description="An LLM gateway for this service: prompts, budgets, LLM SLOs, RAG.")
     environments: dict[str, dict[str, Any]] = Field(
