@@ -24,3 +24,8 @@ CHECKS: list[Check] = []
 
 def run_checks(service: "ServicePlan", spec_doc: LoadedDoc, config: "PlatformConfig") -> list[Diagnostic]:
     return [d for check in CHECKS for d in check(service, spec_doc, config)]
+
+
+from .sre_checks import SRE_CHECKS  # noqa: E402  (its checks import nothing from here)
+
+CHECKS.extend(SRE_CHECKS)
