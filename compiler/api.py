@@ -1,15 +1,26 @@
 """The library behind the CLI: validate, compile and check, as plain functions."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import conventions as names
-from .build import BuildOptions, build_tree
+from .build import BuildOptions, service_tree, shared_tree
+from .cache import BuildCache, shared_fingerprint
 from .errors import Diagnostic, SpecError
 from .project import Project, load_project
-from .render import render_tree
+from .render import owned_listing, render_file
 from .writer import Changes, describe, diff_tree, owned_files, write_tree
+
+
+@dataclass
+class Rendered:
+    """The compile's output: bytes of every file to compare or write, and owned files known to be current."""
+
+    files: dict[str, bytes] = field(default_factory=dict)
+    unchanged: set[str] = field(default_factory=set)
+    files_of: dict[str, list[str]] = field(default_factory=dict)
+    """Per service: the paths of the files that depend on it alone."""
 
 
 @dataclass
@@ -41,34 +52,49 @@ def _select_envs(project: Project, envs: list[str] | None) -> None:
                          for e in unknown])
 
 
-def render_project(project: Project, out: Path, envs: list[str] | None = None) -> dict[str, bytes]:
-    """Every file the compile owns, as bytes; with `envs`, other environments' files stay as they are on disk."""
+def render_project(project: Project, out: Path, envs: list[str] | None = None,
+                   cache: BuildCache | None = None) -> Rendered:
+    """Every file the compile owns. Services the cache vouches for are not rebuilt; with `envs`, other
+    environments' files stay as they are on disk."""
+    rendered = Rendered()
+    for service in project.services:
+        reused = cache.unchanged_files(service, out) if cache else None
+        if reused is not None:
+            rendered.unchanged.update(reused)
+            rendered.files_of[service.name] = reused
+            continue
+        tree = service_tree(project, service)
+        rendered.files.update((rel, render_file(file)) for rel, file in tree.items())
+        rendered.files_of[service.name] = sorted(tree)
     bootstrapped = frozenset(e.name for e in project.environments
                              if (out / names.cluster_dir(e.name) / names.FLUX_BOOTSTRAP_DIR).is_dir())
-    files = render_tree(build_tree(project, BuildOptions(bootstrapped_envs=bootstrapped)))
-    if not envs:
-        return files
-    selected = set(envs)
-    files = {rel: data for rel, data in files.items() if _env_of(rel) in (None, *selected)}
-    for rel in owned_files(out):
-        env = _env_of(rel)
-        if env is not None and env not in selected and (out / rel).is_file():
-            files[rel] = (out / rel).read_bytes()
-    listing = [line for line in sorted(files) if line != names.OWNED_FILES_LIST]
-    files[names.OWNED_FILES_LIST] = files[names.OWNED_FILES_LIST].split(b"\n", 1)[0] + b"\n" + "".join(
-        f"{p}\n" for p in sorted(listing + [names.OWNED_FILES_LIST])).encode()
-    return files
+    shared = shared_tree(project, BuildOptions(bootstrapped_envs=bootstrapped))
+    rendered.files.update((rel, render_file(file)) for rel, file in shared.items())
+    if envs:
+        selected = {None, *envs}
+        rendered.files = {rel: data for rel, data in rendered.files.items() if _env_of(rel) in selected}
+        rendered.unchanged = {rel for rel in rendered.unchanged if _env_of(rel) in selected}
+        rendered.unchanged |= {rel for rel in owned_files(out)
+                               if _env_of(rel) not in selected and (out / rel).is_file()}
+    rendered.unchanged.discard(names.OWNED_FILES_LIST)
+    rendered.files[names.OWNED_FILES_LIST] = owned_listing([*rendered.files, *rendered.unchanged])
+    return rendered
 
 
-def compile_specs(specs: Path, out: Path, *, envs: list[str] | None = None, check: bool = False) -> CompileResult:
+def compile_specs(specs: Path, out: Path, *, envs: list[str] | None = None, check: bool = False,
+                  use_cache: bool = True) -> CompileResult:
     """Validate every spec, build the output and write it atomically (or, with `check`, only compare)."""
-    project = load_project(specs)
+    cache = BuildCache.load(out, shared_fingerprint(specs)) if use_cache else None
+    project = load_project(specs, reuse=cache.lookup if cache else None)
     _select_envs(project, envs)
-    files = render_project(project, out, envs)
+    rendered = render_project(project, out, envs, cache)
+    unchanged = frozenset(rendered.unchanged)
     if check:
-        changes = diff_tree(out, files)
-        return CompileResult(project, changes, describe(out, files, changes))
-    changes = write_tree(out, files)
+        changes = diff_tree(out, rendered.files, unchanged)
+        return CompileResult(project, changes, describe(out, rendered.files, changes))
+    changes = write_tree(out, rendered.files, unchanged)
+    if cache is not None and not envs:
+        cache.save(out, project.services, rendered.files_of, project.service_warnings)
     return CompileResult(project, changes, [])
 
 

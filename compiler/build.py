@@ -9,12 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import conventions as names
-from .output import OutputFile, Tree
 from .emitters import PROJECT_EMITTERS, cluster, emit_service
+from .output import OutputFile, Tree
 from .patch import json_patch
 from .plan import base_target, env_targets
 from .project import Project, ServicePlan
-
 
 
 @dataclass
@@ -91,6 +90,12 @@ def _team_files(project: Project, team: str, sources: str) -> Tree:
             f"{root}/kustomization.yaml": OutputFile(sources, kustomization(["namespace.yaml"]))}
 
 
+def _cluster_service_files(project: Project, service: ServicePlan) -> Tree:
+    return {f"{names.cluster_dir(env.name)}/services/{service.name}.yaml":
+            OutputFile(service.source, cluster.service_kustomization(project, service, env))
+            for env in project.environments}
+
+
 def _cluster_files(project: Project, options: BuildOptions, teams: dict[str, list[str]]) -> Tree:
     files: Tree = {}
     for env in project.environments:
@@ -100,10 +105,7 @@ def _cluster_files(project: Project, options: BuildOptions, teams: dict[str, lis
             rel = f"teams/{team}.yaml"
             files[f"{root}/{rel}"] = OutputFile(", ".join(sources), cluster.team_kustomization(project, team))
             listed.append(rel)
-        for service in project.services:
-            rel = f"services/{service.name}.yaml"
-            files[f"{root}/{rel}"] = OutputFile(service.source, cluster.service_kustomization(project, service, env))
-            listed.append(rel)
+        listed += [f"services/{service.name}.yaml" for service in project.services]
         for doc in cluster.git_repository(project):
             rel = f"sources/{_file_name(doc)}"
             files[f"{root}/{rel}"] = OutputFile("specs/platform-config.yaml", doc)
@@ -114,16 +116,28 @@ def _cluster_files(project: Project, options: BuildOptions, teams: dict[str, lis
     return files
 
 
-def build_tree(project: Project, options: BuildOptions | None = None) -> Tree:
-    options = options or BuildOptions()
+def service_tree(project: Project, service: ServicePlan) -> Tree:
+    """Every file that depends on this one service alone (its base, overlays and Flux Kustomizations)."""
+    return {**_service_files(project, service), **_cluster_service_files(project, service)}
+
+
+def shared_tree(project: Project, options: BuildOptions) -> Tree:
+    """Files that depend on several services or on none: team namespaces, cluster lists, project emitters."""
     files: Tree = {}
     teams: dict[str, list[str]] = {}
     for service in project.services:
-        files.update(_service_files(project, service))
         teams.setdefault(service.team, []).append(service.source)
     for team in sorted(teams):
         files.update(_team_files(project, team, ", ".join(teams[team])))
     files.update(_cluster_files(project, options, dict(sorted(teams.items()))))
     for emitter in PROJECT_EMITTERS:
         files.update(emitter(project))
+    return files
+
+
+def build_tree(project: Project, options: BuildOptions | None = None) -> Tree:
+    files: Tree = {}
+    for service in project.services:
+        files.update(service_tree(project, service))
+    files.update(shared_tree(project, options or BuildOptions()))
     return dict(sorted(files.items()))

@@ -6,6 +6,7 @@ validated again) -> cross-file checks. Every problem in every file is collected 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ class Project:
     config: PlatformConfig
     services: list[ServicePlan]
     warnings: list[Diagnostic] = field(default_factory=list)
+    service_warnings: dict[str, list[Diagnostic]] = field(default_factory=dict)
 
     @property
     def environments(self) -> list[Environment]:
@@ -153,8 +155,15 @@ def _resolve_environments(base: ServiceSpec, spec_doc: LoadedDoc,
     return resolved, problems
 
 
-def load_project(specs_dir: Path, files: list[Path] | None = None) -> Project:
-    """Load, validate and resolve the specs; raise SpecError with every problem found in every file."""
+Reuse = Callable[[Path], "tuple[ServicePlan, list[Diagnostic]] | None"]
+
+
+def load_project(specs_dir: Path, files: list[Path] | None = None, reuse: Reuse | None = None) -> Project:
+    """Load, validate and resolve the specs; raise SpecError with every problem found in every file.
+
+    `reuse(spec_file)` may return an already resolved plan (and its warnings) for a spec whose inputs did
+    not change since it was last validated; see compiler/cache.py.
+    """
     problems: list[Diagnostic] = []
     try:
         config, config_doc = load_config(specs_dir)
@@ -163,8 +172,17 @@ def load_project(specs_dir: Path, files: list[Path] | None = None) -> Project:
         config, config_doc = PlatformConfig(), None
     defaults = subdoc(config_doc, ("spec", "defaults")) if config_doc and config.spec.defaults else None
     services: list[ServicePlan] = []
+    service_warnings: dict[str, list[Diagnostic]] = {}
     seen: dict[str, str] = {}
     for file in sorted(files) if files is not None else discover(specs_dir):
+        cached = reuse(file) if reuse else None
+        if cached is not None and cached[0].name not in seen:
+            plan, found = cached
+            seen[plan.name] = display_path(file)
+            services.append(plan)
+            problems += found
+            service_warnings[plan.name] = found
+            continue
         try:
             doc = load_yaml(file, display_path(file))
         except SpecError as exc:
@@ -183,7 +201,9 @@ def load_project(specs_dir: Path, files: list[Path] | None = None) -> Project:
         if plan is None or duplicate or any(p.severity == "error" for p in found):
             continue
         services.append(plan)
+        service_warnings[plan.name] = found
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise SpecError(problems)
-    return Project(config, sorted(services, key=lambda s: s.name), [p for p in problems if p.severity != "error"])
+    return Project(config, sorted(services, key=lambda s: s.name), [p for p in problems if p.severity != "error"],
+                   service_warnings)

@@ -29,8 +29,14 @@ def render_file(file: OutputFile) -> bytes:
     return (names.GENERATED_HEADER.format(source=file.source) + body).encode()
 
 
+def owned_listing(paths) -> bytes:
+    """The content of `.platformc-owned`: every path the compiler owns, itself included."""
+    listed = sorted(set(paths) | {names.OWNED_FILES_LIST})
+    return ("# Files platformc owns in this folder; any other file is left alone.\n"
+            + "".join(f"{p}\n" for p in listed)).encode()
+
+
 def render_tree(tree: Tree) -> dict[str, bytes]:
     rendered = {path: render_file(file) for path, file in tree.items()}
-    rendered[names.OWNED_FILES_LIST] = ("# Files platformc owns in this folder; any other file is left alone.\n"
-                                       + "".join(f"{p}\n" for p in sorted(rendered))).encode()
+    rendered[names.OWNED_FILES_LIST] = owned_listing(rendered)
     return rendered

@@ -44,7 +44,8 @@ def _is_safe(rel: str) -> bool:
     return bool(parts) and not Path(rel).is_absolute() and ".." not in parts
 
 
-def diff_tree(out: Path, files: dict[str, bytes]) -> Changes:
+def diff_tree(out: Path, files: dict[str, bytes], unchanged: frozenset[str] = frozenset()) -> Changes:
+    """What writing `files` would change; paths in `unchanged` are known to be identical on disk already."""
     changes = Changes()
     for rel, content in files.items():
         path = out / rel
@@ -58,7 +59,8 @@ def diff_tree(out: Path, files: dict[str, bytes]) -> Changes:
             continue
         if current != content:
             changes.changed.append(rel)
-    changes.removed = sorted(rel for rel in owned_files(out) if rel not in files and (out / rel).is_file())
+    changes.removed = sorted(rel for rel in owned_files(out)
+                             if rel not in files and rel not in unchanged and (out / rel).is_file())
     return changes
 
 
@@ -139,13 +141,13 @@ def clean_leftovers(out: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def write_tree(out: Path, files: dict[str, bytes]) -> Changes:
-    """Bring `out` to exactly `files` (plus any file it does not own) in one atomic swap."""
+def write_tree(out: Path, files: dict[str, bytes], unchanged: frozenset[str] = frozenset()) -> Changes:
+    """Bring `out` to exactly `files` and `unchanged` (plus any file it does not own) in one atomic swap."""
     out = out.absolute()
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         clean_leftovers(out)
-        changes = diff_tree(out, files)
+        changes = diff_tree(out, files, unchanged)
         if not changes:
             return changes
         stage = out.parent / f".{out.name}.tmp-{os.getpid()}"

@@ -31,7 +31,7 @@ def _owner(rel: str, services: set[str]) -> str:
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> dict[str, dict[str, bytes]]:
     project = load_project(REPO / "specs")
-    files = render_project(project, tmp_path_factory.mktemp("goldens") / "generated")
+    files = render_project(project, tmp_path_factory.mktemp("goldens") / "generated").files
     names = {s.name for s in project.services}
     grouped: dict[str, dict[str, bytes]] = {}
     for rel, content in files.items():
