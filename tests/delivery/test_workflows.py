@@ -40,7 +40,11 @@ def job_commands(job: dict) -> list[tuple[int, list[str]]]:
 
 
 def all_jobs():
-    return [(path, name, job) for path in WORKFLOW_FILES for name, job in load(path)["jobs"].items()]
+    return [
+        pytest.param(path, name, job, id=f"{path.name}:{name}")
+        for path in WORKFLOW_FILES
+        for name, job in load(path)["jobs"].items()
+    ]
 
 
 @lru_cache(maxsize=None)
@@ -149,7 +153,7 @@ def test_actions_are_pinned_to_commits(path):
                 assert PINNED_ACTION.match(step["uses"]), f"{path.name}:{name} uses {step['uses']} without a full commit SHA"
 
 
-@pytest.mark.parametrize(("path", "name", "job"), all_jobs(), ids=lambda value: value.name if isinstance(value, Path) else (value if isinstance(value, str) else ""))
+@pytest.mark.parametrize(("path", "name", "job"), all_jobs())
 def test_run_steps_call_commands_that_exist(path, name, job):
     assert job_problems(job) == [], f"{path.name}:{name}"
 
@@ -245,3 +249,12 @@ def test_workflows_pass_yamllint():
     yamllint = require_tool("yamllint")
     result = run_tool([yamllint, "--strict", "-c", ".github/yamllint.yaml", ".github"], cwd=REPO, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_checkov_passes_the_workflows():
+    checkov = require_tool("checkov")
+    result = run_tool(
+        [checkov, "--framework", "github_actions", "--skip-download", "--compact", "--quiet", "-d", ".github/workflows"],
+        cwd=REPO, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
