@@ -7,7 +7,7 @@ from pathlib import Path
 from . import conventions as names
 from .build import BuildOptions, service_tree, shared_tree
 from .cache import BuildCache, shared_fingerprint
-from .errors import Diagnostic, SpecError
+from .errors import Diagnostic, PlatformError
 from .project import Project, load_project
 from .render import owned_listing, render_file
 from .writer import Changes, describe, diff_tree, owned_files, write_tree
@@ -48,8 +48,8 @@ def _select_envs(project: Project, envs: list[str] | None) -> None:
     known = [e.name for e in project.environments]
     unknown = [e for e in envs or [] if e not in known]
     if unknown:
-        raise SpecError([Diagnostic("--env", 1, 1, f"unknown environment '{e}'; known: {', '.join(known)}")
-                         for e in unknown])
+        raise PlatformError(f"--env {', '.join(unknown)}: unknown environment; the environments are "
+                            f"{', '.join(known)} (set them in platform-config.yaml)")
 
 
 def render_project(project: Project, out: Path, envs: list[str] | None = None,

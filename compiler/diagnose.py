@@ -67,7 +67,7 @@ _EXPECTED = {  # pydantic error type -> what the spec should hold there, in YAML
     "string_type": "a string",
     "int_type": "a whole number", "int_parsing": "a whole number", "int_from_float": "a whole number",
     "float_type": "a number", "float_parsing": "a number",
-    "bool_type": "true or false", "bool_parsing": "true or false",
+    "bool_type": "true/false", "bool_parsing": "true/false",
     "dict_type": "a mapping (key: value)", "model_type": "a mapping (key: value)",
     "model_attributes_type": "a mapping (key: value)",
     "list_type": "a list",
@@ -76,7 +76,7 @@ _EXPECTED = {  # pydantic error type -> what the spec should hold there, in YAML
 
 def _got(value: Any) -> str:
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return "a boolean (YAML reads true/false, yes/no and on/off as booleans)"
     if value is None:
         return "an empty value (null)"
     if isinstance(value, str):
@@ -119,7 +119,9 @@ def _message(error: dict, loc: Loc, model: type[BaseModel], root_loc: Loc, where
     for start in ("Value error, ", "Assertion failed, "):
         if message.startswith(start):
             return prefix + message[len(start):]
-    message = message.replace("Input should be", "should be")
+    for noun in ("Input ", "String ", "List ", "Dictionary ", "Value "):
+        if message.startswith(noun + "should"):
+            message = message[len(noun):]
     if "input" in error and not isinstance(error["input"], (dict, list)):
         message += f" (got {_short(error['input'])})"
     return prefix + message
@@ -172,6 +174,9 @@ def validation_diagnostics(exc: ValidationError, doc: LoadedDoc, model: type[Bas
     for error in _merge_union_errors(exc.errors(include_url=False)):
         loc, on_key = _located(error)
         message = _message(error, loc, model, root_loc, where_note) + suffix
+        if error["type"] == "missing" and loc in doc.marks:
+            message = message.replace("required field is missing; add it",
+                                      "required field is removed by this null; give it a value or drop the line")
         diag = doc.diagnostic(loc, message, key=on_key)
         if (diag.line, diag.col, diag.message) not in seen:
             seen.add((diag.line, diag.col, diag.message))

@@ -180,12 +180,18 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, line: int, col: int) -
     problem = exc.problem or ""
     lines = text.splitlines()
     char = lines[line - 1][col - 1] if line <= len(lines) and col <= len(lines[line - 1]) else ""
-    if "cannot start any token" in problem and char == "\t":
+    if "tab" in problem or ("cannot start any token" in problem and char == "\t"):
         return "a tab character; YAML must be indented with spaces"
     if "cannot start any token" in problem and char:
         return f"a plain value cannot start with {char!r}; put the value in quotes"
     if "expected a single document" in (exc.context or ""):
         return "a second document (after '---'); a spec file holds exactly one document"
+    opened = {"flow sequence": "a [ list", "flow mapping": "a { mapping"}
+    for context, what in opened.items():
+        if context in (exc.context or "") and exc.context_mark is not None:
+            close = "]" if "list" in what else "}"
+            return (f"{what} opened at line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1} "
+                    f"is not closed; add '{close}' (or a missing ',')")
     if "undefined alias" in problem:
         return "an alias (*name) with no matching anchor (&name) before it"
     return " ".join(part for part in (exc.context, exc.problem) if part)

@@ -5,6 +5,7 @@ validated again) -> cross-file checks. Every problem in every file is collected 
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Callable
 import os
@@ -74,6 +75,13 @@ def load_config(specs_dir: Path) -> tuple[PlatformConfig, LoadedDoc | None]:
         raise SpecError(validation_diagnostics(exc, doc, PlatformConfig)) from None
 
 
+def _as_default(problem: Diagnostic) -> Diagnostic:
+    """A problem in a value from platform-config.yaml's `spec.defaults`, named the way it is written there."""
+    if problem.message.startswith("spec."):
+        return dataclasses.replace(problem, message="spec.defaults." + problem.message[len("spec."):])
+    return problem
+
+
 def _declared_name(doc: LoadedDoc) -> str | None:
     """`metadata.name` when it is a plausible name, even if the rest of the spec is invalid."""
     metadata = doc.data.get("metadata") if isinstance(doc.data, dict) else None
@@ -132,8 +140,8 @@ def _resolve_environments(base: ServiceSpec, spec_doc: LoadedDoc,
                                                 key=True))
         elif "environments" in base.environments[env]:
             problems.append(spec_doc.diagnostic(("environments", env, "environments"),
-                                                "environment overrides cannot contain 'environments'; "
-                                                "move the override up one level", key=True))
+                                                f"spec.environments.{env}.environments: an override cannot contain "
+                                                "'environments'; move these overrides up one level", key=True))
     if problems:
         return {}, problems
     common = without(spec_doc, "environments")
@@ -197,7 +205,7 @@ def load_project(specs_dir: Path, files: list[Path] | None = None, reuse: Reuse 
         elif name is not None:
             seen[name] = doc.path
         plan, found = _resolve_service(doc, config, defaults, file)
-        problems += found
+        problems += [_as_default(p) if p.path != doc.path else p for p in found]
         if plan is None or duplicate or any(p.severity == "error" for p in found):
             continue
         services.append(plan)
