@@ -258,3 +258,5 @@ def test_checkov_passes_the_workflows():
         cwd=REPO, timeout=300,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    passed = re.search(r"Passed checks: (\d+), Failed checks: 0", result.stdout)
+    assert passed and int(passed[1]) > 0, "checkov scanned no workflow"
