@@ -106,6 +106,9 @@ def _cluster_files(project: Project, options: BuildOptions, teams: dict[str, lis
             files[f"{root}/{rel}"] = OutputFile(", ".join(sources), cluster.team_kustomization(project, team))
             listed.append(rel)
         listed += [f"services/{service.name}.yaml" for service in project.services]
+        rel = f"{names.PLATFORM_DIR}.yaml"
+        files[f"{root}/{rel}"] = OutputFile("specs/platform-config.yaml", cluster.platform_kustomization(project, env))
+        listed.append(rel)
         for doc in cluster.git_repository(project):
             rel = f"sources/{_file_name(doc)}"
             files[f"{root}/{rel}"] = OutputFile("specs/platform-config.yaml", doc)

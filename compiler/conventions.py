@@ -269,6 +269,7 @@ TRACE_ID_LABEL = "trace_id"
 AIOPS_SERVICE = "aiops"
 AIOPS_PORT = 8080
 AIOPS_ALERTS_PATH = "/alerts"
+RECEIVER_BLACKHOLE = "blackhole"
 
 
 def platform_dir(env: str) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from ..plan import Target
 from ..output import Tree
 from ..project import Project
-from . import adapter, chaos, monitoring, network, scaling, slo, workload
+from . import adapter, chaos, dashboards, monitoring, network, platform_layer, scaling, slo, workload
 
 Emitter = Callable[[Target], list[dict]]
 
@@ -29,6 +29,7 @@ SERVICE_EMITTERS: tuple[Emitter, ...] = (
     monitoring.service_monitor,
     slo.prometheus_rule,
     chaos.schedules,
+    dashboards.service_dashboard,
 )
 
 
@@ -36,6 +37,7 @@ ProjectEmitter = Callable[[Project], Tree]
 
 PROJECT_EMITTERS: tuple[ProjectEmitter, ...] = (
     adapter.adapter_files,
+    platform_layer.platform_layer,
 )
 
 

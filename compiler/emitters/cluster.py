@@ -35,7 +35,17 @@ def service_kustomization(project: Project, service: ServicePlan, env: Environme
     labels = {names.LABEL_NAME: service.name, names.LABEL_TEAM: service.team,
               names.LABEL_MANAGED_BY: names.MANAGED_BY}
     path = names.flux_path(names.overlay_dir(service.name, env.name), project.config.spec.git.path)
-    return _flux_kustomization(project, service.name, path, [names.team_kustomization(service.team)], labels)
+    depends_on = [names.team_kustomization(service.team), names.PLATFORM_KUSTOMIZATION]
+    return _flux_kustomization(project, service.name, path, depends_on, labels)
+
+
+def platform_kustomization(project: Project, env: Environment) -> dict:
+    """The shared stack (CRDs, Prometheus, Grafana, ...): never post-build substituted (dashboards hold `${var}`)."""
+    labels = {names.LABEL_PART_OF: names.PLATFORM_DIR, names.LABEL_MANAGED_BY: names.MANAGED_BY}
+    path = names.flux_path(names.platform_dir(env.name), project.config.spec.git.path)
+    doc = _flux_kustomization(project, names.PLATFORM_KUSTOMIZATION, path, [], labels)
+    doc["spec"]["timeout"] = "20m"
+    return doc
 
 
 def git_repository(project: Project) -> list[dict]:

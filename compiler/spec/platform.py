@@ -9,10 +9,11 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
+from .. import conventions as names
 from .base import CpuQuantity, DnsLabel, Duration, MemoryQuantity, ObjectName, SpecModel
 
 URL_PATTERN = r"^https?://[^\s]+$"
-RESERVED_RECEIVERS = ("aiops", "blackhole")
+RESERVED_RECEIVERS = (names.AIOPS_SERVICE, names.RECEIVER_BLACKHOLE)
 
 
 class StackResources(SpecModel):

@@ -1,0 +1,71 @@
+"""PROJECT_EMITTER: the platform layer, one folder per environment (`generated/platform/<env>/`).
+
+Each folder holds the namespaces of the stack, the HelmRepositories and pinned HelmReleases (values sized for
+that environment), and the platform overview dashboard. The Flux Kustomization `platform` in
+`clusters/<env>/` reconciles it, and every service Kustomization depends on it (the ServiceMonitor and
+PrometheusRule CRDs come from kube-prometheus-stack).
+"""
+from __future__ import annotations
+
+import posixpath
+
+from .. import conventions as names
+from ..output import OutputFile, Tree
+from ..project import Project
+from .dashboards import OVERVIEW_FOLDER, OVERVIEW_NAME, dashboard_configmap, overview_dashboard_json
+from .adapter import adapter_files
+from .platform_charts import (CHAOS_NAMESPACE, FLAGGER_NAMESPACE, PROMETHEUS_ADAPTER, REPOSITORIES, charts,
+                              helm_release, helm_repository)
+from .platform_values import VALUES
+
+SOURCE = "specs/platform-config.yaml"
+PRIVILEGED = "privileged"
+RESTRICTED = "restricted"
+ADAPTER_VALUES_FROM = [{"kind": "ConfigMap", "name": names.ADAPTER_RULES_CONFIGMAP,
+                        "valuesKey": names.ADAPTER_VALUES_KEY, "optional": True}]
+"""The adapter's rules, emitted by the `adapter` emitter when a service scales on request rate."""
+
+
+def _namespace(name: str, level: str) -> dict:
+    """node-exporter and the Chaos Mesh daemon need host access, so their namespaces enforce `privileged`."""
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": name, "labels": {
+                names.LABEL_MANAGED_BY: names.MANAGED_BY, names.LABEL_PART_OF: names.PLATFORM_DIR,
+                names.LABEL_POD_SECURITY: level, names.LABEL_POD_SECURITY_VERSION: "latest"}}}
+
+
+def platform_objects(project: Project, env: str) -> list[dict]:
+    cfg = project.config.spec
+    sizing = cfg.platform.sizing(env)
+    docs = [_namespace(cfg.monitoringNamespace, PRIVILEGED), _namespace(CHAOS_NAMESPACE, PRIVILEGED),
+            _namespace(FLAGGER_NAMESPACE, RESTRICTED)]
+    docs += [helm_repository(repo, cfg.fluxNamespace) for repo in REPOSITORIES]
+    for chart in charts(cfg.monitoringNamespace):
+        values_from = ADAPTER_VALUES_FROM if chart.release == PROMETHEUS_ADAPTER else None
+        docs.append(helm_release(chart, VALUES[chart.chart](project.config, env, sizing), cfg.fluxNamespace,
+                                 values_from))
+    labels = {names.LABEL_MANAGED_BY: names.MANAGED_BY, names.LABEL_PART_OF: names.PLATFORM_DIR}
+    docs.append(dashboard_configmap(f"{OVERVIEW_NAME}-dashboard", cfg.monitoringNamespace, OVERVIEW_FOLDER, labels,
+                                    f"{OVERVIEW_NAME}.json", overview_dashboard_json(project, env)))
+    return docs
+
+
+def _file_name(doc: dict) -> str:
+    return f"{doc['kind'].lower()}-{doc['metadata']['name']}.yaml"
+
+
+def platform_layer(project: Project) -> Tree:
+    files: Tree = {}
+    with_adapter_rules = bool(adapter_files(project))
+    for env in project.environments:
+        root = names.platform_dir(env.name)
+        adapter_dir = posixpath.relpath(names.ADAPTER_DIR, root)
+        docs = platform_objects(project, env.name)
+        for doc in docs:
+            files[f"{root}/{_file_name(doc)}"] = OutputFile(SOURCE, doc)
+        resources = sorted(_file_name(d) for d in docs)
+        if with_adapter_rules:
+            resources.append(adapter_dir)
+        files[f"{root}/kustomization.yaml"] = OutputFile(SOURCE, {
+            "apiVersion": names.KUSTOMIZE_API, "kind": "Kustomization", "resources": resources})
+    return files
