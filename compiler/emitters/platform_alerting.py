@@ -21,12 +21,7 @@ def secret_path(ref: SecretKey) -> str:
 
 
 def _webhook(receiver: Receiver) -> dict:
-    config = {"send_resolved": True}
-    if receiver.url is not None:
-        config["url"] = receiver.url
-    else:
-        config["url_file"] = secret_path(receiver.urlSecret)
-    return {"name": receiver.name, "webhook_configs": [config]}
+    return {"name": receiver.name, "webhook_configs": [{"url": receiver.url, "send_resolved": True}]}
 
 
 def _matcher(label: str, value: str) -> str:
@@ -67,6 +62,4 @@ def alertmanager_config(config) -> dict:
 
 def mounted_secrets(config) -> list[str]:
     """Secrets (in the monitoring namespace) Alertmanager must mount for the files the config names."""
-    alerting = config.spec.platform.alerting
-    refs = [alerting.aiops.tokenSecret] + [r.urlSecret for r in (alerting.page, alerting.ticket) if r.urlSecret]
-    return sorted({ref.secret for ref in refs})
+    return [config.spec.platform.alerting.aiops.tokenSecret.secret]

@@ -13,7 +13,7 @@ from ..spec.platform import Sizing
 from .platform_alerting import alertmanager_config, mounted_secrets
 from .platform_charts import KUBE_PROMETHEUS_STACK, TEMPO, prometheus_url, service_url
 
-TEMPO_HTTP_PORT = 3200
+TEMPO_HTTP_PORT = 3100
 OTLP_GRPC_PORT = 4317
 OTLP_HTTP_PORT = 4318
 GRAFANA_ADMIN_SECRET = "grafana-admin"
@@ -89,7 +89,6 @@ def tempo(config: PlatformConfig, env: str, sizing: Sizing) -> dict:
         "tempo": {
             "retention": sizing.traceRetention,
             "resources": _small("200m", "512Mi"),
-            "server": {"http_listen_port": TEMPO_HTTP_PORT},
             "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"0.0.0.0:{OTLP_GRPC_PORT}"},
                                                  "http": {"endpoint": f"0.0.0.0:{OTLP_HTTP_PORT}"}}}},
         },

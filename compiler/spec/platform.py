@@ -5,15 +5,27 @@ production cluster can keep more history on bigger volumes without repeating the
 """
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from .. import conventions as names
 from .base import CpuQuantity, DnsLabel, Duration, MemoryQuantity, ObjectName, SpecModel
 
 URL_PATTERN = r"^https?://[^\s]+$"
+GO_DURATION = re.compile(r"^(\d+(h|m|s))+$")
 RESERVED_RECEIVERS = (names.AIOPS_SERVICE, names.RECEIVER_BLACKHOLE)
+
+
+def _go_duration(value: str) -> str:
+    """Tempo reads Go durations, which have no day or week unit."""
+    if not GO_DURATION.match(value):
+        raise ValueError(f"'{value}' is not a Go duration; write hours, e.g. '72h' (Tempo has no 'd' unit)")
+    return value
+
+
+GoDuration = Annotated[str, AfterValidator(_go_duration)]
 
 
 class StackResources(SpecModel):
@@ -23,7 +35,7 @@ class StackResources(SpecModel):
 
 class Sizing(SpecModel):
     retention: Duration = Field("15d", description="How long Prometheus keeps samples.")
-    traceRetention: Duration = Field("72h", description="How long Tempo keeps traces.")
+    traceRetention: GoDuration = Field("72h", description="How long Tempo keeps traces.")
     storage: MemoryQuantity = Field("50Gi", description="Prometheus volume size.")
     traceStorage: MemoryQuantity = Field("20Gi", description="Tempo volume size.")
     replicas: int = Field(1, ge=1, le=5, description="Replicas of Prometheus, Alertmanager and Grafana.")
@@ -34,7 +46,7 @@ class SizingOverride(SpecModel):
     """The fields of Sizing an environment changes; anything left out keeps the default."""
 
     retention: Duration | None = None
-    traceRetention: Duration | None = None
+    traceRetention: GoDuration | None = None
     storage: MemoryQuantity | None = None
     traceStorage: MemoryQuantity | None = None
     replicas: int | None = Field(None, ge=1, le=5)
@@ -47,19 +59,10 @@ class SecretKey(SpecModel):
 
 
 class Receiver(SpecModel):
-    """A webhook receiver: a literal URL, or a URL kept in a Secret (for URLs that carry a token)."""
+    """A webhook receiver (PagerDuty, Opsgenie, ticketing bridges all accept Alertmanager's webhook payload)."""
 
     name: DnsLabel
-    url: Annotated[str, Field(pattern=URL_PATTERN)] | None = None
-    urlSecret: SecretKey | None = None
-
-    @model_validator(mode="after")
-    def _one_url(self) -> "Receiver":
-        if self.url is not None and self.urlSecret is not None:
-            raise ValueError(f"receiver '{self.name}': set either url or urlSecret, not both")
-        if self.url is None and self.urlSecret is None:
-            raise ValueError(f"receiver '{self.name}' needs url (https://...) or urlSecret {{secret, key}}")
-        return self
+    url: Annotated[str, Field(pattern=URL_PATTERN, description="Webhook URL (http or https).")]
 
 
 class AiopsWebhook(SpecModel):
