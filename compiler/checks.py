@@ -29,3 +29,7 @@ def run_checks(service: "ServicePlan", spec_doc: LoadedDoc, config: "PlatformCon
 from .sre_checks import SRE_CHECKS  # noqa: E402  (its checks import nothing from here)
 
 CHECKS.extend(SRE_CHECKS)
+
+from .mlops_checks import MLOPS_CHECKS  # noqa: E402  (its checks import nothing from here)
+
+CHECKS.extend(MLOPS_CHECKS)

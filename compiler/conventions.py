@@ -284,3 +284,59 @@ def dashboard_uid(*parts: str) -> str:
         return text
     digest = hashlib.sha256(text.encode()).hexdigest()[:8]
     return f"{text[:31]}-{digest}"
+
+
+# ---- MLOps and LLMOps (spec.model, spec.llm) ----------------------------------------------------------------
+FLAGGER_API = "flagger.app/v1beta1"
+LABEL_MODEL_NAME = "platform.acme.dev/model"
+LABEL_MODEL_VERSION = "platform.acme.dev/model-version"
+"""Pod labels of a model-serving Deployment; the version is copied onto every scraped series as `model_version`."""
+LABEL_PROMPT = "platform.acme.dev/prompt"
+
+ALERT_MODEL_DRIFT = "ModelDriftHigh"
+ALERT_LLM_TOKEN_BUDGET_BURN = "LLMTokenBudgetBurnRateHigh"
+ALERT_LLM_TOKEN_BUDGET_USED = "LLMTokenBudgetUsed"
+ALERT_LLM_COST_BUDGET_BURN = "LLMCostBudgetBurnRateHigh"
+ALERT_LLM_COST_BUDGET_SPENT = "LLMCostBudgetSpent"
+POLICY_RETRAIN_MODEL = "retrain-model"
+"""`policy` label of ModelDriftHigh: Alertmanager routes it to the AIOps webhook, which starts the retrain job."""
+LABEL_RETRAIN_CRONJOB = "cronjob"
+
+RECORD_LLM_TOKEN_BURN = "llm:token_budget_burn_rate:ratio_rate{window}"
+"""Tokens per second over the window x 1 day / the daily limit: 1 spends exactly the budget in a day."""
+RECORD_LLM_COST_BURN = "llm:cost_budget_burn_rate:ratio_rate{window}"
+
+LLM_GATEWAY_PORT = 8080
+LLM_GATEWAY_CONFIG_KEY = "runtime.yaml"
+LLM_GATEWAY_CONFIG_DIR = "/etc/llm-gateway"
+LLM_PROMPTS_DIR = "/etc/llm-gateway/prompts"
+LLM_BUDGET_HEADER = "x-llm-budget"
+VLLM_PORT = 8000
+VLLM_METRIC_PREFIX = "vllm:"
+RUNTIME_IMAGE = ("ghcr.io/acme/platform-runtime:0.1.0"
+                 "@sha256:5d7f9b1c3e5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5c7e")
+VLLM_IMAGE = "vllm/vllm-openai:v0.6.3"
+QDRANT_IMAGE = "qdrant/qdrant:v1.12.4"
+PGVECTOR_IMAGE = "pgvector/pgvector:0.8.0-pg16"
+
+
+def llm_gateway_name(service: str) -> str:
+    return f"{service}-llm-gateway"
+
+
+def vllm_name(service: str) -> str:
+    return f"{service}-vllm"
+
+
+def vector_store_name(service: str, store: str) -> str:
+    return f"{service}-{store}"
+
+
+def training_name(service: str) -> str:
+    """The scheduled training CronJob."""
+    return f"{service}-train"
+
+
+def retrain_name(service: str) -> str:
+    """The suspended CronJob a drift alert (or a person) starts a one-off training run from."""
+    return f"{service}-retrain"

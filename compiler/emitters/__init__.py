@@ -15,7 +15,7 @@ from collections.abc import Callable
 from ..plan import Target
 from ..output import Tree
 from ..project import Project
-from . import adapter, chaos, dashboards, monitoring, network, platform_layer, scaling, slo, workload
+from . import adapter, chaos, dashboards, mlops, monitoring, network, platform_layer, scaling, slo, workload
 
 Emitter = Callable[[Target], list[dict]]
 
@@ -29,6 +29,8 @@ SERVICE_EMITTERS: tuple[Emitter, ...] = (
     monitoring.service_monitor,
     slo.prometheus_rule,
     chaos.schedules,
+    mlops.model_objects,
+    mlops.llm_objects,
     dashboards.service_dashboard,
 )
 

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 from .. import conventions as names
 from ..plan import Target
+from . import serving_hooks
 
 
 def service(t: Target) -> list[dict]:
+    if serving_hooks.canary_owns_service(t):
+        return []
     return [{"apiVersion": "v1", "kind": "Service", "metadata": t.metadata(),
              "spec": {"type": "ClusterIP", "selector": names.selector_labels(t.name),
                       "ports": [{"name": names.PORT_NAME, "port": t.spec.port,

@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..plan import Target
 from .. import conventions as names
 from ..spec.base import cpu_millis, format_cpu, format_memory, memory_bytes
+from . import serving_hooks
 
 RUN_AS_ID = 10001
 LIMIT_FACTOR = 2
@@ -28,7 +29,7 @@ def _env(t: Target) -> list[dict]:
     plain = [{"name": k, "value": _env_text(v)} for k, v in t.spec.env.items()]
     secret = [{"name": k, "valueFrom": {"secretKeyRef": {"name": ref.secret, "key": ref.key}}}
               for k, ref in t.spec.secretEnv.items()]
-    return sorted(plain + secret, key=lambda e: e["name"])
+    return sorted(plain + secret + serving_hooks.container_env(t), key=lambda e: e["name"])
 
 
 def _env_text(value) -> str:
@@ -109,7 +110,7 @@ def deployment(t: Target) -> list[dict]:
         "revisionHistoryLimit": 5,
         "selector": {"matchLabels": names.selector_labels(t.name)},
         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}},
-        "template": {"metadata": {"labels": dict(t.labels), "annotations": dict(annotations)}, "spec": pod_spec},
+        "template": {"metadata": {"labels": {**t.labels, **serving_hooks.pod_labels(t)}, "annotations": dict(annotations)}, "spec": pod_spec},
     }
     if t.spec.scaling is None:
         spec["replicas"] = t.spec.replicas

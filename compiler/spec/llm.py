@@ -10,8 +10,11 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from pydantic import ValidationError
+
 from .base import CpuQuantity, DnsLabel, MemoryQuantity, ObjectName, SpecModel
 from .images import Image
+from .slo import SLI, SLO, LatencySLI
 
 # USD per million tokens (prompt, completion), as the providers list them; a spec's `price` wins.
 KNOWN_PRICES: dict[str, tuple[float, float]] = {
@@ -26,10 +29,11 @@ MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$")
 
 
 def _upstream(value: str) -> str:
-    if not UPSTREAM.match(value):
-        raise ValueError(f"'{value}' is not an upstream URL; write the OpenAI-compatible base URL, "
-                         "e.g. 'https://api.openai.com/v1'")
-    return value.rstrip("/")
+    value = value.rstrip("/")
+    if not UPSTREAM.match(value) or not value.endswith("/v1"):
+        raise ValueError(f"'{value}' is not an OpenAI-compatible base URL; write it as SDKs take it, ending in "
+                         "/v1, e.g. 'https://api.openai.com/v1'")
+    return value
 
 
 def _prompt_file(value: str) -> str:
@@ -108,10 +112,37 @@ class LlmLatency(SpecModel):
         "request", description="request: the whole call; time_to_first_token: streamed calls' first token.")
 
 
+LLM_LATENCY_METRIC = "llm_request_latency_seconds"
+LLM_TTFT_METRIC = "llm_time_to_first_token_seconds"
+LLM_LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60)
+LLM_TTFT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10)
+"""The runtime's histogram buckets (briefs/metric-names.md): an SLO threshold must be one of them."""
+
+
 class LlmSlo(SpecModel):
+    """A latency SLO of the gateway, compiled by the same SLO machinery as `spec.slos`."""
+
     name: DnsLabel
-    objective: float = Field(gt=0, lt=100, description="Percent of calls faster than the threshold.")
+    objective: float = Field(description="Percent of calls faster than the threshold, at least 50 and below 100.")
+    window: str = Field("30d", description="Rolling window in days.")
     latency: LlmLatency
+
+    def as_slo(self, selector: str = "") -> SLO:
+        ttft = self.latency.of == "time_to_first_token"
+        what = "time to first token" if ttft else "LLM request latency"
+        sli = LatencySLI(metric=LLM_TTFT_METRIC if ttft else LLM_LATENCY_METRIC, selector=selector,
+                         threshold=self.latency.threshold,
+                         buckets=list(LLM_TTFT_BUCKETS if ttft else LLM_LATENCY_BUCKETS))
+        return SLO(name=self.name, objective=self.objective, window=self.window, sli=SLI(latency=sli),
+                   description=f"{self.objective:g}% of calls: {what} within {self.latency.threshold:g}s")
+
+    @model_validator(mode="after")
+    def _valid_slo(self) -> "LlmSlo":
+        try:
+            self.as_slo()
+        except ValidationError as exc:
+            raise ValueError("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())) from None
+        return self
 
 
 class Rag(SpecModel):

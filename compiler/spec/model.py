@@ -6,12 +6,16 @@ turns into a canary judged by the service's SLOs and `rollout.rollbackOn`.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
 from .base import CpuQuantity, DnsLabel, Duration, MemoryQuantity, SpecModel, duration_seconds
 from .images import Image
+
+if TYPE_CHECKING:
+    from .service import ServiceSpec
 
 FRAMEWORKS = ("sklearn", "xgboost", "onnx", "custom")
 ROLLOUT_PROVIDERS = ("linkerd", "istio", "kubernetes")
@@ -140,3 +144,61 @@ class ModelSpec(SpecModel):
         if self.retrainOn is not None and self.training is None:
             raise ValueError("retrainOn needs a training block (image, schedule, dataset) to retrain with")
         return self
+
+
+CANARY_HTTP_LATENCY_METRIC = "http_request_duration_seconds"
+"""The histogram the canary's p99 query reads; only latency SLOs on it are comparable with latencyP99."""
+P99_OBJECTIVE = 99
+
+
+def _slo_error_budgets(spec: "ServiceSpec") -> list[tuple[str, Decimal]]:
+    """(SLO name, allowed 5xx percent) of every availability SLO."""
+    return [(slo.name, 100 - Decimal(str(slo.objective))) for slo in spec.slos if slo.sli.availability is not None]
+
+
+def _slo_latency_bounds(spec: "ServiceSpec") -> list[tuple[str, float]]:
+    """(SLO name, seconds) of latency SLOs on the HTTP histogram that bound the p99 (objective >= 99%)."""
+    return [(slo.name, slo.sli.latency.threshold) for slo in spec.slos
+            if slo.sli.latency is not None and slo.sli.latency.metric == CANARY_HTTP_LATENCY_METRIC
+            and not slo.sli.latency.selector and slo.objective >= P99_OBJECTIVE]
+
+
+def canary_limits(spec: "ServiceSpec") -> dict[str, float | None]:
+    """The canary's limits: `rollbackOn` where given, else the strictest matching SLO."""
+    rollback = spec.model.rollout.rollbackOn if spec.model and spec.model.rollout else RollbackOn()
+    error = rollback.errorRatio
+    if error is None and _slo_error_budgets(spec):
+        error = float(min(b for _, b in _slo_error_budgets(spec)))
+    latency = rollback.latency_seconds
+    if latency is None and _slo_latency_bounds(spec):
+        latency = min(b for _, b in _slo_latency_bounds(spec))
+    return {"error-ratio": error, "latency-p99": latency}
+
+
+def rollout_problems(spec: "ServiceSpec") -> list[tuple[tuple, str]]:
+    """(location under spec, message) for rollback limits looser than an SLO, or a rollout with no limit."""
+    model = spec.model
+    if model is None or model.rollout is None:
+        return []
+    rollback = model.rollout.rollbackOn
+    where = ("model", "rollout", "rollbackOn")
+    problems = []
+    if rollback.errorRatio is not None:
+        for name, allowed in _slo_error_budgets(spec):
+            if Decimal(str(rollback.errorRatio)) > allowed:
+                problems.append((where + ("errorRatio",),
+                                 f"rollbackOn.errorRatio {rollback.errorRatio:g}% is looser than SLO '{name}', which "
+                                 f"allows {allowed.normalize():f}% errors; a canary that bad would be promoted while "
+                                 f"burning the budget. Lower it to at most {allowed.normalize():f}"))
+    if rollback.latencyP99 is not None:
+        for name, bound in _slo_latency_bounds(spec):
+            if rollback.latency_seconds > bound:
+                problems.append((where + ("latencyP99",),
+                                 f"rollbackOn.latencyP99 {rollback.latencyP99} is looser than SLO '{name}' "
+                                 f"({bound:g}s for at least 99% of requests); lower it to at most {bound * 1000:g}ms"))
+    limits = canary_limits(spec)
+    if all(v is None for v in limits.values()):
+        problems.append((("model", "rollout"),
+                         "the canary has nothing to judge: add rollbackOn {errorRatio, latencyP99} or an "
+                         "availability or latency SLO to spec.slos"))
+    return problems

@@ -1,0 +1,67 @@
+"""Checks of the model and llm blocks that need files beside the spec or the service's SLOs
+(registered in checks.CHECKS)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .errors import Diagnostic
+from .loader import LoadedDoc
+from .spec.model import rollout_problems
+
+if TYPE_CHECKING:
+    from .project import ServicePlan
+    from .spec.config import PlatformConfig
+
+MAX_PROMPT_BYTES = 256 * 1024
+
+
+def _prompt_problem(service: "ServicePlan", file: str) -> str | None:
+    path = service.spec_dir / file
+    if not path.is_file():
+        return (f"prompt file '{file}' does not exist (looked for {path}); create it or fix the path, which is "
+                "relative to the spec's folder")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return f"prompt file '{file}' cannot be read: {exc.strerror}"
+    if len(raw) > MAX_PROMPT_BYTES:
+        return f"prompt file '{file}' is {len(raw)} bytes; at most {MAX_PROMPT_BYTES} fit a ConfigMap comfortably"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"prompt file '{file}' is not UTF-8 text; save it as UTF-8"
+    if not text.strip():
+        return f"prompt file '{file}' is empty; write the prompt (the system message) into it"
+    return None
+
+
+def prompt_files(service: "ServicePlan", spec_doc: LoadedDoc, config: "PlatformConfig") -> list[Diagnostic]:
+    """Every prompt file exists, is UTF-8 and not empty: the compiler copies it into a ConfigMap."""
+    llm = service.base.llm
+    if llm is None:
+        return []
+    problems = []
+    for i, prompt in enumerate(llm.prompts):
+        message = _prompt_problem(service, prompt.file)
+        if message:
+            problems.append(spec_doc.diagnostic(("llm", "prompts", i, "file"), f"spec.llm.prompts[{i}].file: {message}"))
+    return problems
+
+
+def rollback_limits(service: "ServicePlan", spec_doc: LoadedDoc, config: "PlatformConfig") -> list[Diagnostic]:
+    return [spec_doc.diagnostic(loc, "spec." + ".".join(map(str, loc)) + ": " + message)
+            for loc, message in rollout_problems(service.base)]
+
+
+def llm_slo_names(service: "ServicePlan", spec_doc: LoadedDoc, config: "PlatformConfig") -> list[Diagnostic]:
+    """LLM SLOs share the SLO series namespace (`slo` label) with spec.slos, so names must not collide."""
+    llm = service.base.llm
+    if llm is None:
+        return []
+    taken = {slo.name for slo in service.base.slos}
+    return [spec_doc.diagnostic(("llm", "slos", i, "name"), f"spec.llm.slos[{i}].name: '{slo.name}' is also the "
+                                "name of an SLO in spec.slos; rename one of them")
+            for i, slo in enumerate(llm.slos) if slo.name in taken]
+
+
+MLOPS_CHECKS = [prompt_files, rollback_limits, llm_slo_names]
