@@ -76,7 +76,8 @@ def schema(out: Path, check: bool) -> None:
     content = schema_bytes()
     if check:
         if not out.is_file() or out.read_bytes() != content:
-            raise StaleOutputError([f"would change {out}"])
+            raise StaleOutputError([f"would change {out}"],
+                                   f"{out} is stale: run `platformc schema` and commit the result")
         click.echo(f"{out} is up to date")
         return
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -45,12 +45,13 @@ class SpecError(PlatformError):
 class StaleOutputError(PlatformError):
     """`compile --check` found that the committed output differs from what the specs compile to."""
 
-    def __init__(self, report: list[str]):
+    def __init__(self, report: list[str], fix: str = "generated/ is stale: run `platformc compile` and commit the result"):
         self.report = report
+        self.fix = fix
         super().__init__("generated output is stale")
 
     def lines(self) -> list[str]:
-        return self.report + ["generated/ is stale: run `platformc compile` and commit the result"]
+        return self.report + [self.fix]
 
 
 class OutputError(PlatformError):
