@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .base import DnsLabel, Duration, ObjectName, SpecModel, SpecValueError
+from .base import DnsLabel, Duration, ObjectName, SpecModel, SpecValueError, SpecValueError
 from .platform import PlatformStack
 
 
@@ -53,8 +53,9 @@ class PlatformConfigSpec(SpecModel):
         names = [e.name for e in self.environments]
         unknown = sorted(set(self.platform.environments) - set(names))
         if unknown:
-            raise ValueError(f"platform.environments names unknown environment(s) {', '.join(unknown)}; "
-                             f"known: {', '.join(names)}")
+            raise SpecValueError(f"platform.environments names unknown environment(s) {', '.join(unknown)}; "
+                                 f"known: {', '.join(names)}", at=("platform", "environments", unknown[0]),
+                                 on_key=True)
         return self
 
 
