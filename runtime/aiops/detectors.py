@@ -120,8 +120,7 @@ class SeasonalBaseline:
         return model
 
     def _buckets(self, ts: np.ndarray) -> np.ndarray:
-        phase = np.mod(ts, self.period) / self.period
-        return np.minimum((phase * self.n_buckets).astype(np.intp), self.n_buckets - 1)
+        return bucket_index(ts, self.period, self.n_buckets)
 
     def _expected(self, ts: np.ndarray, values: np.ndarray, buckets: np.ndarray) -> np.ndarray:
         seasonal = self.profile[buckets]
@@ -147,6 +146,12 @@ class SeasonalBaseline:
                    sigma=np.asarray(state["sigma"], dtype=np.float64), z_limit=float(state["z_limit"]))
 
 
+def bucket_index(ts: np.ndarray, period: float, n_buckets: int) -> np.ndarray:
+    """Time-of-period bucket of each timestamp (UTC based, so it is the same on every replica)."""
+    phase = np.mod(ts, period) / period
+    return np.minimum((phase * n_buckets).astype(np.intp), n_buckets - 1)
+
+
 def _centred_mean(values: np.ndarray, window: int) -> np.ndarray:
     """Moving average centred on each point (training only, where the future is known)."""
     half = window // 2
@@ -170,17 +175,24 @@ def _bucket_stat(x: np.ndarray, buckets: np.ndarray, n_buckets: int, stat, defau
 
 @dataclass
 class ForestDetector:
-    """IsolationForest over standardised causal window features, calibrated on its training data."""
+    """IsolationForest over standardised causal window features, calibrated on its training data.
+
+    The features are computed on the deseasonalised series (value minus the time-of-day profile of a
+    seasonal baseline fitted to the same history, zero when no period was found), so the daily cycle
+    itself does not look unusual.
+    """
     forest: IsolationForest
+    period: float
+    profile: np.ndarray
     centre: float
     scale: float
     raw_median: float
     raw_high: float
     tables: ForestTables
 
-    @staticmethod
-    def features(values: np.ndarray, centre: float, scale: float) -> np.ndarray:
-        z = (values - centre) / scale
+    def _features(self, ts: np.ndarray, values: np.ndarray) -> np.ndarray:
+        deseasonalised = values - self.profile[bucket_index(ts, self.period, len(self.profile))]
+        z = (deseasonalised - self.centre) / self.scale
         short_prev = rolling_mean(z, _SHORT_WINDOW, exclude_current=True)
         long_prev = rolling_mean(z, _LONG_WINDOW, exclude_current=True)
         return np.column_stack((
@@ -192,43 +204,47 @@ class ForestDetector:
         ))
 
     @classmethod
-    def fit(cls, values: np.ndarray) -> "ForestDetector":
-        centre = float(np.median(values))
-        scale = max(robust_sigma(values), 0.1 * float(np.std(values)), _scale_floor(values))
-        x = cls.features(values, centre, scale)
+    def fit(cls, ts: np.ndarray, values: np.ndarray, seasonal: SeasonalBaseline) -> "ForestDetector":
+        deseasonalised = values - seasonal.profile[bucket_index(ts, seasonal.period, seasonal.n_buckets)]
+        centre = float(np.median(deseasonalised))
+        scale = max(robust_sigma(deseasonalised), 0.1 * float(np.std(deseasonalised)), _scale_floor(values))
         forest = IsolationForest(n_estimators=_FOREST_TREES, max_samples=min(_FOREST_SAMPLES, len(values)),
-                                 random_state=_SEED).fit(x)
-        return cls._calibrated(forest, centre, scale, x)
+                                 random_state=_SEED)
+        detector = cls(forest=forest, period=seasonal.period, profile=seasonal.profile.copy(), centre=centre,
+                       scale=scale, raw_median=0.0, raw_high=1.0, tables=None)
+        x = detector._features(ts, values)
+        forest.fit(x)
+        detector.tables = ForestTables.from_forest(forest)
+        raw = -detector.tables.score_samples(x)
+        detector.raw_median = float(np.median(raw))
+        detector.raw_high = max(float(np.quantile(raw, _IF_QUANTILE)), detector.raw_median + 1e-6)
+        return detector
 
-    @classmethod
-    def _calibrated(cls, forest: IsolationForest, centre: float, scale: float,
-                    train_features: np.ndarray | None = None, raw_median: float = 0.0,
-                    raw_high: float = 1.0) -> "ForestDetector":
-        tables = ForestTables.from_forest(forest)
-        if train_features is not None:
-            raw = -tables.score_samples(train_features)
-            raw_median, raw_high = float(np.median(raw)), float(np.quantile(raw, _IF_QUANTILE))
-        return cls(forest=forest, centre=centre, scale=scale, raw_median=raw_median,
-                   raw_high=max(raw_high, raw_median + 1e-6), tables=tables)
-
-    def score(self, values: np.ndarray) -> np.ndarray:
-        raw = -self.tables.score_samples(self.features(values, self.centre, self.scale))
+    def score(self, ts: np.ndarray, values: np.ndarray) -> np.ndarray:
+        raw = -self.tables.score_samples(self._features(ts, values))
         return np.maximum(raw - self.raw_median, 0.0) / (CALIBRATION_MARGIN * (self.raw_high - self.raw_median))
 
-    def band(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Trailing short-window level +- K training sigmas: what the forest's features treat as usual."""
-        expected = rolling_mean(values, _SHORT_WINDOW, exclude_current=True)
+    def band(self, ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Seasonal profile plus the trailing short-window level, +- K training sigmas."""
+        seasonal = self.profile[bucket_index(ts, self.period, len(self.profile))]
+        expected = seasonal + rolling_mean(values - seasonal, _SHORT_WINDOW, exclude_current=True)
         half = BAND_SIGMAS * self.scale
         return expected, expected - half, expected + half
 
     def to_state(self) -> dict:
-        return {"estimator": self.forest, "centre": self.centre, "scale": self.scale,
-                "raw_median": self.raw_median, "raw_high": self.raw_high}
+        return {"estimator": self.forest, "period": self.period, "profile": self.profile.copy(),
+                "centre": self.centre, "scale": self.scale, "raw_median": self.raw_median,
+                "raw_high": self.raw_high}
 
     @classmethod
     def from_state(cls, state: dict) -> "ForestDetector":
-        return cls._calibrated(state["estimator"], float(state["centre"]), float(state["scale"]),
-                               raw_median=float(state["raw_median"]), raw_high=float(state["raw_high"]))
+        forest = state["estimator"]
+        if not isinstance(forest, IsolationForest):
+            raise ValueError("forest state does not hold an IsolationForest")
+        return cls(forest=forest, period=float(state["period"]),
+                   profile=np.asarray(state["profile"], dtype=np.float64), centre=float(state["centre"]),
+                   scale=float(state["scale"]), raw_median=float(state["raw_median"]),
+                   raw_high=float(state["raw_high"]), tables=ForestTables.from_forest(forest))
 
 
 class MetricModel:
@@ -251,11 +267,12 @@ class MetricModel:
         """Scores for every input point; rolling features only look back within the input."""
         ts_arr, val_arr = _as_series(ts, values, 1)
         if self.kind == "iforest":
-            expected, lower, upper = self.forest.band(val_arr)
-            return ScoreResult(score=self.forest.score(val_arr), expected=expected, lower=lower, upper=upper)
+            expected, lower, upper = self.forest.band(ts_arr, val_arr)
+            return ScoreResult(score=self.forest.score(ts_arr, val_arr), expected=expected, lower=lower,
+                               upper=upper)
         base = self.seasonal.score(ts_arr, val_arr)
         if self.kind == "ensemble":
-            base.score = 0.5 * (base.score + self.forest.score(val_arr))
+            base.score = 0.5 * (base.score + self.forest.score(ts_arr, val_arr))
         return base
 
     def to_state(self) -> dict:
@@ -283,9 +300,9 @@ class MetricModel:
 
 
 def _fit_parts(kind: str, ts: np.ndarray, values: np.ndarray) -> tuple[SeasonalBaseline | None, ForestDetector | None]:
-    seasonal = SeasonalBaseline.fit(ts, values) if kind in ("seasonal", "ensemble") else None
-    forest = ForestDetector.fit(values) if kind in ("iforest", "ensemble") else None
-    return seasonal, forest
+    seasonal = SeasonalBaseline.fit(ts, values)
+    forest = ForestDetector.fit(ts, values, seasonal) if kind in ("iforest", "ensemble") else None
+    return (None if kind == "iforest" else seasonal), forest
 
 
 def train_metric(ts: Any, values: Any, kind: str = "ensemble", validate: bool = True) -> MetricModel:
