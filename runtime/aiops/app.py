@@ -7,9 +7,10 @@ import importlib.util
 import os
 from pathlib import Path
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.responses import Response
 
+from runtime.aiops.fastpath import parse_series_body
 from runtime.aiops.rca import RootCauseAnalyser
 from runtime.aiops.registry import ModelRegistry
 from runtime.aiops.remediation import AuditLog, KubernetesExecutor, RemediationEngine, load_policy
@@ -20,7 +21,8 @@ from runtime.aiops.series import PrometheusClient
 from runtime.aiops.service import AiopsService
 from runtime.aiops.sharding import ReplicaIdentity
 from runtime.config import RuntimeConfig
-from runtime.web.base import FastJSONResponse, create_base_app
+from runtime.web.base import create_base_app
+from runtime.web.body import documented_body, register_schemas
 from runtime.web.errors import InputError
 
 _DESCRIPTION = """Anomaly detection on metric series (one score scale for every detector: above 1 is anomalous),
@@ -84,10 +86,14 @@ def create_aiops_app(config: RuntimeConfig, executor_factory=KubernetesExecutor,
                                budget_lookup=prometheus.instant_value)
     app.state.aiops = {"service": service, "scorer": scorer, "engine": engine, "registry": registry}
 
+    register_schemas(app, [TrainRequest, DetectRequest])
+
     @app.post("/train", response_model=TrainResponse, dependencies=[auth], tags=["aiops"],
+              openapi_extra=documented_body(TrainRequest),
               summary="train one detector per metric and store them as a new registry version")
-    async def train(request: TrainRequest) -> dict:
-        series = await service.collect(request)
+    async def train(http_request: Request) -> dict:
+        request, arrays = await parse_series_body(http_request, TrainRequest)
+        series = await service.collect(request, arrays)
         source = "inline" if request.series is not None else "prometheus"
         version, trained = await asyncio.to_thread(service.train, series,
                                                    request.detector or settings.default_detector,
@@ -95,11 +101,13 @@ def create_aiops_app(config: RuntimeConfig, executor_factory=KubernetesExecutor,
         return {"model_version": version, "trained": trained}
 
     @app.post("/detect", response_model=None, dependencies=[auth], tags=["aiops"],
-              responses={200: {"model": DetectResponse}},
+              responses={200: {"model": DetectResponse}}, openapi_extra=documented_body(DetectRequest),
               summary="score series with stored models; anomalous points merged into intervals")
-    async def detect(request: DetectRequest) -> Response:
-        series = await service.collect(request)
-        return FastJSONResponse(await asyncio.to_thread(service.detect, series, request.model_version))
+    async def detect(http_request: Request) -> Response:
+        request, arrays = await parse_series_body(http_request, DetectRequest)
+        series = await service.collect(request, arrays)
+        body = await asyncio.to_thread(service.detect, series, request.model_version)
+        return Response(content=body, media_type="application/json")
 
     @app.get("/models", response_model=ModelsResponse, tags=["aiops"], summary="registry versions, newest first")
     async def models() -> dict:

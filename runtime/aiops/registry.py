@@ -60,6 +60,8 @@ class ModelRegistry:
         self.max_model_bytes = max_model_bytes
         self.signing_key = signing_key
         self._cache: OrderedDict[tuple[str, str], object] = OrderedDict()
+        self._manifests: dict[str, dict] = {}
+        self._versions: tuple[float, list[str]] | None = None
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
@@ -69,9 +71,17 @@ class ModelRegistry:
             raise PermissionError(f"model registry {self.root} is not writable")
 
     def versions(self) -> list[str]:
-        if not self.root.is_dir():
+        """Version names, oldest first; re-listed only when the registry directory changes."""
+        try:
+            stamp = self.root.stat().st_mtime_ns
+        except FileNotFoundError:
             return []
-        return sorted(entry.name for entry in self.root.iterdir() if _VERSION.match(entry.name) and entry.is_dir())
+        cached = self._versions
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        names = sorted(entry.name for entry in self.root.iterdir() if _VERSION.match(entry.name) and entry.is_dir())
+        self._versions = (stamp, names)
+        return names
 
     def save(self, models: dict[str, tuple[object, dict]]) -> str:
         """Store {metric: (MetricModel, extra_info)} as a new version; returns the version name."""
@@ -111,6 +121,16 @@ class ModelRegistry:
         raise ModelRejected("could not allocate a registry version")
 
     def manifest(self, version: str) -> dict:
+        """The checked manifest; versions are immutable, so a manifest that passed is kept in memory."""
+        cached = self._manifests.get(version)
+        if cached is not None:
+            return cached
+        manifest = self._read_manifest(version)
+        with self._lock:
+            self._manifests[version] = manifest
+        return manifest
+
+    def _read_manifest(self, version: str) -> dict:
         if not _VERSION.match(version):
             raise ModelNotFound(f"model version {version!r} does not exist")
         path = self.root / version / "manifest.json"

@@ -34,11 +34,11 @@ class Series:
     values: np.ndarray
 
 
-def series_from_points(points: list, path: str) -> Series:
+def series_from_points(points, path: str) -> Series:
     """Sorted by time, duplicate timestamps dropped (last wins); non-finite values refused."""
-    if not points:
+    if len(points) == 0:
         raise InputError(path, "series is empty")
-    array = np.asarray(points, dtype=float)
+    array = points if isinstance(points, np.ndarray) else np.asarray(points, dtype=float)
     if array.ndim != 2 or array.shape[1] != 2:
         raise InputError(path, "each point must be [unix_ts, value]")
     if not np.isfinite(array).all():

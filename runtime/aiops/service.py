@@ -23,14 +23,15 @@ class AiopsService:
         self.registry = registry
         self.prometheus = prometheus
 
-    async def collect(self, request) -> dict[str, Series]:
-        """The request's series, inline or fetched from Prometheus, checked against the size limits."""
+    async def collect(self, request, arrays: dict | None = None) -> dict[str, Series]:
+        """The request's series, inline or fetched from Prometheus, checked against the size limits.
+        `arrays` holds inline points already parsed to numpy by the fast path."""
         names = request.series if request.series is not None else request.queries
         if len(names) > self.settings.max_metrics_per_request:
             raise InputError("body", f"at most {self.settings.max_metrics_per_request} metrics per request")
         out: dict[str, Series] = {}
         if request.series is not None:
-            for name, points in request.series.items():
+            for name, points in (arrays or request.series).items():
                 if len(points) > self.settings.max_points_per_metric:
                     raise InputError(f"body.series.{name}",
                                      f"at most {self.settings.max_points_per_metric} points per metric")
@@ -85,25 +86,24 @@ class AiopsService:
         intervals = merge_intervals(data.ts, np.asarray(result.score), threshold=1.0)
         return used_version, result, intervals
 
-    def detect(self, series: dict[str, Series], version: str | None) -> dict:
+    def detect(self, series: dict[str, Series], version: str | None) -> bytes:
+        """The `/detect` answer as JSON bytes (see runtime.aiops.encoding)."""
+        from runtime.aiops.encoding import detect_json
+
         results = {}
-        versions = []
         for name, data in series.items():
             used_version, result, intervals = self.score(name, data, version, f"body.series.{name}")
-            versions.append(used_version)
-            columns = zip(data.ts.tolist(), data.values.tolist(), _finite(result.score), _finite(result.expected),
-                          _finite(result.lower), _finite(result.upper))
-            points = [{"ts": ts, "value": value, "score": score, "expected": expected, "lower": lower,
-                       "upper": upper} for ts, value, score, expected, lower, upper in columns]
+            columns = [data.ts, data.values] + [_finite(getattr(result, key))
+                                                for key in ("score", "expected", "lower", "upper")]
             anomalies = [{"start": float(item["start"]), "end": float(item["end"]),
                           "peak_score": float(item["peak_score"])} for item in intervals]
-            results[name] = {"model_version": used_version, "anomalies": anomalies, "points": points}
-        return {"model_version": max(versions), "results": results}
+            results[name] = {"model_version": used_version, "anomalies": anomalies, "columns": columns}
+        return detect_json(max(r["model_version"] for r in results.values()), results)
 
 
-def _finite(values) -> list[float]:
-    """JSON has no NaN/inf: a non-finite figure is replaced by 0 (score) or clipped to a large finite bound."""
-    array = np.asarray(values, dtype=float)
+def _finite(values) -> np.ndarray:
+    """JSON has no NaN/inf: NaN becomes 0, infinities a large finite bound."""
+    array = np.asarray(values, dtype=np.float64)
     if not np.isfinite(array).all():
         array = np.nan_to_num(array, nan=0.0, posinf=1e300, neginf=-1e300)
-    return array.tolist()
+    return array

@@ -18,6 +18,7 @@ from runtime.llm.schemas import (ChatRequest, RagIngestRequest, RagIngestRespons
                                  RagQueryResponse)
 from runtime.llm.upstream import LOCAL_ECHO, HttpUpstream, LocalEchoUpstream
 from runtime.web.base import create_base_app
+from runtime.web.body import documented_body, parse_body, register_schemas
 from runtime.web.errors import InputError
 
 _DESCRIPTION = """OpenAI-compatible gateway: forwards chat completions to the configured upstream and records
@@ -63,9 +64,13 @@ def create_llm_app(config: RuntimeConfig, tracer_provider=None, upstream_transpo
     gateway = Gateway(settings, upstream, prompts, budgets, metrics, spans)
     app.state.llm = {"gateway": gateway, "store": store, "budgets": budgets}
 
+    register_schemas(app, [ChatRequest])
+
     @app.post("/v1/chat/completions", dependencies=[auth], tags=["llm"], response_model=None,
+              openapi_extra=documented_body(ChatRequest),
               summary="OpenAI-compatible chat completion, streamed (SSE) or not")
-    async def chat_completions(body: ChatRequest, request: Request) -> Response:
+    async def chat_completions(request: Request) -> Response:
+        body = await parse_body(request, ChatRequest)
         return await gateway.chat(body, request.headers, request.scope["state"]["trace_id"])
 
     @app.get("/v1/models", tags=["llm"], summary="the upstream's model list")

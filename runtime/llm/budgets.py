@@ -59,9 +59,9 @@ class TokenBudgets:
     def consume(self, name: str, tokens: int) -> BudgetState:
         day = utc_day(self._clock())
         with self._lock:
-            self._db.execute("INSERT INTO usage (budget, day, tokens) VALUES (?, ?, ?) ON CONFLICT (budget, day) "
-                             "DO UPDATE SET tokens = tokens + excluded.tokens", (name, day, int(tokens)))
-            row = self._db.execute("SELECT tokens FROM usage WHERE budget = ? AND day = ?", (name, day)).fetchone()
+            row = self._db.execute("INSERT INTO usage (budget, day, tokens) VALUES (?, ?, ?) ON CONFLICT "
+                                   "(budget, day) DO UPDATE SET tokens = tokens + excluded.tokens RETURNING tokens",
+                                   (name, day, int(tokens))).fetchone()
         state = BudgetState(name, self.limits[name], row[0])
         self._export(state)
         return state

@@ -197,26 +197,26 @@ class Gateway:
                 outcome.prompt_tokens = int((usage or {}).get("prompt_tokens") or count_messages(payload["messages"]))
                 outcome.completion_tokens = int((usage or {}).get("completion_tokens") or count_text(text))
                 if first_token_at is not None:
-                    self.metrics.ttft.labels(outcome.model).observe(first_token_at - started)
+                    self.metrics.ttft(outcome.model).observe(first_token_at - started)
                 self._finish(outcome, span, budget, started)
 
         return StreamingResponse(relay(), status_code=stream.status, media_type="text/event-stream",
                                  headers={**extra_headers, "cache-control": "no-cache"})
 
     def _count(self, outcome: Outcome) -> None:
-        self.metrics.requests.labels(outcome.model, outcome.prompt, outcome.prompt_version, str(outcome.status)).inc()
+        self.metrics.requests(outcome.model, outcome.prompt, outcome.prompt_version, str(outcome.status)).inc()
 
     def _finish(self, outcome: Outcome, span, budget: str | None, started: float) -> None:
         self._count(outcome)
-        self.metrics.latency.labels(outcome.model).observe(time.perf_counter() - started)
+        self.metrics.latency(outcome.model).observe(time.perf_counter() - started)
         if outcome.status < 400:
             labels = (outcome.prompt, outcome.prompt_version)
-            self.metrics.tokens.labels(outcome.model, "prompt", *labels).inc(outcome.prompt_tokens)
-            self.metrics.tokens.labels(outcome.model, "completion", *labels).inc(outcome.completion_tokens)
+            self.metrics.tokens(outcome.model, "prompt", *labels).inc(outcome.prompt_tokens)
+            self.metrics.tokens(outcome.model, "completion", *labels).inc(outcome.completion_tokens)
             cost = self.prices.cost(outcome.model, outcome.prompt_tokens, outcome.completion_tokens)
             if cost is not None:
-                self.metrics.cost_total.labels(outcome.model).inc(cost)
-                self.metrics.cost.labels(outcome.model).observe(cost)
+                self.metrics.cost_total(outcome.model).inc(cost)
+                self.metrics.cost(outcome.model).observe(cost)
             if budget is not None:
                 self.budgets.consume(budget, outcome.prompt_tokens + outcome.completion_tokens)
         self.spans.finish(span, response_model=outcome.response_model, response_id=outcome.response_id,

@@ -8,7 +8,7 @@ from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 
 from runtime.config import Price
-from runtime.web.metrics import MetricSet
+from runtime.web.metrics import LabelCache, MetricSet
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60)
 TTFT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10)
@@ -17,15 +17,18 @@ COST_BUCKETS = (0.00001, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 
 
 class LlmMetrics:
     def __init__(self, metrics: MetricSet) -> None:
-        self.requests = metrics.counter("llm_requests_total", "LLM gateway requests",
-                                        ("model", "prompt", "prompt_version", "status"))
-        self.tokens = metrics.counter("llm_tokens_total", "LLM tokens", ("model", "type", "prompt", "prompt_version"))
-        self.latency = metrics.histogram("llm_request_latency_seconds", "LLM request latency", ("model",),
-                                         LATENCY_BUCKETS)
-        self.ttft = metrics.histogram("llm_time_to_first_token_seconds", "Time to the first streamed token",
-                                      ("model",), TTFT_BUCKETS)
-        self.cost_total = metrics.counter("llm_cost_usd_total", "LLM spend in USD from the price table", ("model",))
-        self.cost = metrics.histogram("llm_request_cost_usd", "LLM cost per request in USD", ("model",), COST_BUCKETS)
+        self.requests = LabelCache(metrics.counter("llm_requests_total", "LLM gateway requests",
+                                                   ("model", "prompt", "prompt_version", "status")))
+        self.tokens = LabelCache(metrics.counter("llm_tokens_total", "LLM tokens",
+                                                 ("model", "type", "prompt", "prompt_version")))
+        self.latency = LabelCache(metrics.histogram("llm_request_latency_seconds", "LLM request latency",
+                                                    ("model",), LATENCY_BUCKETS))
+        self.ttft = LabelCache(metrics.histogram("llm_time_to_first_token_seconds",
+                                                 "Time to the first streamed token", ("model",), TTFT_BUCKETS))
+        self.cost_total = LabelCache(metrics.counter("llm_cost_usd_total", "LLM spend in USD from the price table",
+                                                     ("model",)))
+        self.cost = LabelCache(metrics.histogram("llm_request_cost_usd", "LLM cost per request in USD", ("model",),
+                                                 COST_BUCKETS))
         self.budget_limit = metrics.gauge("llm_token_budget_limit", "Daily token limit", ("budget",))
         self.budget_remaining = metrics.gauge("llm_token_budget_remaining", "Tokens left today", ("budget",))
 

@@ -41,7 +41,7 @@ def _unauthorized(detail: str) -> HTTPException:
 def bearer_dependency(source: TokenSource):
     """A FastAPI dependency refusing requests without the right `Authorization: Bearer` header."""
 
-    def require_token(request: Request) -> None:
+    async def require_token(request: Request) -> None:
         expected = source.expected()
         if not expected:
             if source.allow_unauthenticated:

@@ -43,8 +43,23 @@ class MetricSet:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 
+class LabelCache:
+    """Remembers labelled children: `metric.labels()` validates and locks on every call, a dict does not."""
+
+    def __init__(self, metric) -> None:
+        self.metric = metric
+        self._children: dict[tuple, object] = {}
+
+    def __call__(self, *values: str):
+        child = self._children.get(values)
+        if child is None:
+            child = self._children[values] = self.metric.labels(*values)
+        return child
+
+
 class HttpMetrics:
     def __init__(self, metrics: MetricSet) -> None:
-        self.requests = metrics.counter("http_requests_total", "HTTP requests handled", ("method", "route", "code"))
-        self.duration = metrics.histogram(
-            "http_request_duration_seconds", "HTTP request duration", ("method", "route"), HTTP_DURATION_BUCKETS)
+        self.requests = LabelCache(metrics.counter("http_requests_total", "HTTP requests handled",
+                                                   ("method", "route", "code")))
+        self.duration = LabelCache(metrics.histogram(
+            "http_request_duration_seconds", "HTTP request duration", ("method", "route"), HTTP_DURATION_BUCKETS))

@@ -95,8 +95,8 @@ class RequestMiddleware:
         route = scope.get("route")
         template = getattr(route, "path", None) or "unmatched"
         method = scope["method"]
-        self.metrics.requests.labels(method, template, str(status)).inc()
-        self.metrics.duration.labels(method, template).observe(elapsed)
+        self.metrics.requests(method, template, str(status)).inc()
+        self.metrics.duration(method, template).observe(elapsed)
         if log.isEnabledFor(logging.INFO):
             log.info("request", extra={"method": method, "route": template, "path": scope["path"],
                                        "status": status, "duration_ms": round(elapsed * 1000, 3)})

@@ -211,3 +211,17 @@ def test_openapi_documents_the_contract(aiops_client):
     point = schema["components"]["schemas"]["ScoredPoint"]["properties"]
     assert set(point) == {"ts", "value", "score", "expected", "lower", "upper"}
     assert "TrainResponse" in schema["components"]["schemas"]
+
+
+def test_detect_encoding_matches_plain_json():
+    from runtime.aiops.encoding import POINT_KEYS, points_json
+
+    rng = np.random.default_rng(1)
+    columns = [1.7e9 + np.arange(500) * 300.0, rng.normal(size=500) * 1e6] + \
+        [rng.normal(size=500) * 10.0 ** rng.integers(-5, 8) for _ in range(4)]
+    decoded = json.loads(points_json(columns))
+    assert [list(point) for point in decoded[:1]] == [list(POINT_KEYS)]
+    assert [p["ts"] for p in decoded] == columns[0].tolist() and [p["value"] for p in decoded] == columns[1].tolist()
+    for key, column in zip(POINT_KEYS[2:], columns[2:]):
+        assert np.allclose([p[key] for p in decoded], column, rtol=1e-6)
+    assert points_json([np.array([])] * 6) == b"[]"

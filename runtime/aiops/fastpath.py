@@ -1,0 +1,50 @@
+"""Fast parsing of inline series bodies (`{"series": {name: [[ts, value], ...]}, ...}`).
+
+Validating tens of thousands of `[ts, value]` pairs one by one through pydantic costs tens of
+milliseconds; numpy converts a well-formed list in a fraction of that. Well-formed bodies take this path
+and only their small remainder goes through the pydantic model; anything unusual falls back to full
+pydantic validation, which produces the exact field paths for the 422 answer.
+"""
+from __future__ import annotations
+
+import numpy as np
+import orjson
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
+
+from runtime.web.body import as_request_error
+
+
+def _arrays(series: dict) -> dict[str, np.ndarray] | None:
+    arrays = {}
+    for name, points in series.items():
+        if not isinstance(points, list) or not points or not isinstance(points[0], list):
+            return None
+        try:
+            array = np.array(points, dtype=float)
+        except (ValueError, TypeError):
+            return None
+        if array.ndim != 2 or array.shape[1] != 2 or not np.isfinite(array).all():
+            return None
+        arrays[name] = array
+    return arrays
+
+
+async def parse_series_body(request: Request, model: type[BaseModel]) -> tuple[BaseModel, dict | None]:
+    """(validated request without its points, {metric: (n, 2) array}) or (fully validated request, None)."""
+    raw = await request.body()
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        data = None
+    if isinstance(data, dict) and isinstance(data.get("series"), dict) and data["series"]:
+        arrays = _arrays(data["series"])
+        if arrays is not None:
+            try:
+                return model.model_validate({**data, "series": {name: [] for name in arrays}}), arrays
+            except ValidationError as exc:
+                raise as_request_error(exc) from None
+    try:
+        return model.model_validate_json(raw), None
+    except ValidationError as exc:
+        raise as_request_error(exc) from None
