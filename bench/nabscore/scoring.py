@@ -126,8 +126,9 @@ class CorpusScorer:
         self._scores.append(scores)
         self._layouts.append(layout)
 
-    def best(self, profile: Profile) -> SweepResult:
-        """The threshold with the highest corpus total, and that total, raw and normalised."""
+    def _sweep(self, profile: Profile) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+        """Scores sorted high to low and, for a threshold equal to each of them, the corpus total
+        and the counts of detected windows and false positives."""
         scores = np.concatenate(self._scores)
         window_id = np.concatenate([lay.window_id for lay in self._layouts])
         tp_share = np.concatenate([lay.tp_share for lay in self._layouts])
@@ -149,20 +150,33 @@ class CorpusScorer:
             delta[at] += np.diff(credit)
             first_hit[at[0]] = True
         totals = -profile.fn * n_windows + np.cumsum(delta)
-        tp_count = np.cumsum(first_hit)
-        fp_count = np.cumsum(outside)
-        last_of_value = np.flatnonzero(np.append(scores[1:] != scores[:-1], True))
+        return scores, totals, np.cumsum(first_hit), np.cumsum(outside), n_windows
 
-        best = SweepResult(threshold=float("inf"), raw=-profile.fn * n_windows, normalised=0.0,
-                           true_positives=0, false_positives=0, false_negatives=n_windows)
+    def _result(self, profile: Profile, threshold: float, k: int | None, sweep) -> SweepResult:
+        scores, totals, tp_count, fp_count, n_windows = sweep
+        if k is None:
+            raw, tp, fp = -profile.fn * n_windows, 0, 0
+        else:
+            raw, tp, fp = float(totals[k]), int(tp_count[k]), int(fp_count[k])
+        return SweepResult(threshold=threshold, raw=raw, normalised=normalise(raw, profile, n_windows),
+                           true_positives=tp, false_positives=fp, false_negatives=n_windows - tp)
+
+    def at_threshold(self, profile: Profile, threshold: float) -> SweepResult:
+        """The corpus total when every row with score >= threshold is a detection."""
+        sweep = self._sweep(profile)
+        detected = int(np.searchsorted(-sweep[0], -threshold, side="right"))
+        return self._result(profile, threshold, detected - 1 if detected else None, sweep)
+
+    def best(self, profile: Profile) -> SweepResult:
+        """The threshold with the highest corpus total (no detection at all if nothing beats it)."""
+        sweep = self._sweep(profile)
+        scores, totals = sweep[0], sweep[1]
+        last_of_value = np.flatnonzero(np.append(scores[1:] != scores[:-1], True)) if len(scores) else []
         if len(last_of_value):
-            k = last_of_value[np.argmax(totals[last_of_value])]
-            if totals[k] > best.raw:
-                best = SweepResult(threshold=float(scores[k]), raw=float(totals[k]), normalised=0.0,
-                                   true_positives=int(tp_count[k]), false_positives=int(fp_count[k]),
-                                   false_negatives=n_windows - int(tp_count[k]))
-        best.normalised = normalise(best.raw, profile, n_windows)
-        return best
+            k = int(last_of_value[np.argmax(totals[last_of_value])])
+            if totals[k] > -profile.fn * sweep[4]:
+                return self._result(profile, float(scores[k]), k, sweep)
+        return self._result(profile, float("inf"), None, sweep)
 
 
 def normalise(raw: float, profile: Profile, n_windows: int) -> float:
