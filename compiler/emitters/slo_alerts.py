@@ -16,8 +16,8 @@ ABSENT_FOR = "10m"
 
 def _condition(sel: str, budget: str, alert: BurnAlert) -> str:
     factor = decimal_text(alert.factor)
-    return (f"({names.slo_error_ratio(alert.long_window)}{sel} / {budget} > {factor}\n"
-            f"and\n{names.slo_error_ratio(alert.short_window)}{sel} / {budget} > {factor})")
+    return (f"({names.slo_error_ratio(alert.long_window)}{sel} / {budget} > {factor}"
+            f" and {names.slo_error_ratio(alert.short_window)}{sel} / {budget} > {factor})")
 
 
 def _explain(alerts: list[BurnAlert]) -> str:
@@ -40,7 +40,7 @@ def _burn_alert(t: Target, slo: SLO, name: str, severity: str, speed: str) -> li
     alerts = [a for a in slo.burn_alerts if a.severity == severity]
     sel = selector(t, slo)
     budget = decimal_text(slo.error_budget)
-    expr = "\nor\n".join(_condition(sel, budget, a) for a in alerts)
+    expr = " or ".join(_condition(sel, budget, a) for a in alerts)
     description = (f"{t.name} is burning the error budget of its {slo.name} SLO ({slo.objective:g}% over "
                    f"{slo.window}) {{{{ $value | printf \"%.1f\" }}}}x faster than sustainable "
                    f"(threshold: {_explain(alerts)}).")

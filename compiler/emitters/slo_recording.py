@@ -16,8 +16,8 @@ SHORT_WINDOWS = tuple(w for w in names.SLO_RATIO_WINDOWS if w not in names.SLO_L
 
 
 def _long_ratio(sel: str, window: str) -> str:
-    return (f"sum_over_time({names.SLO_ERRORS_RATE5M}{sel}[{window}])\n"
-            f"/\nsum_over_time({names.SLO_TOTAL_RATE5M}{sel}[{window}])")
+    return (f"sum_over_time({names.SLO_ERRORS_RATE5M}{sel}[{window}])"
+            f" / sum_over_time({names.SLO_TOTAL_RATE5M}{sel}[{window}])")
 
 
 def recording_rules(t: Target, slo: SLO) -> list[dict]:
@@ -31,7 +31,7 @@ def recording_rules(t: Target, slo: SLO) -> list[dict]:
     ]
     for window in SHORT_WINDOWS:
         rules.append({"record": names.slo_error_ratio(window),
-                      "expr": f"(sum({for_window(errors, window)}) or on() vector(0))\n/\n"
+                      "expr": f"(sum({for_window(errors, window)}) or on() vector(0)) / "
                               f"sum({for_window(total, window)})"})
     for window in names.SLO_LONG_WINDOWS:
         rules.append({"record": names.slo_error_ratio(window), "expr": _long_ratio(sel, window)})
