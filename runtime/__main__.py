@@ -5,6 +5,7 @@ import argparse
 import os
 import sys
 import tempfile
+from pathlib import Path
 
 ROLES = ("aiops", "llm")
 
@@ -18,6 +19,17 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=int(os.environ.get("RUNTIME_WORKERS", "1")),
                         help="worker processes; metrics are aggregated over them (multiprocess mode)")
     return parser.parse_args(argv)
+
+
+def _prepare_multiprocess_dir(directory: str | None) -> None:
+    """Create the metrics directory (it may be a fresh emptyDir) and drop files of an earlier run,
+    which would otherwise be added to this run's counters."""
+    if not directory:
+        return
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="runtime-prom-")
+    _prepare_multiprocess_dir(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
     os.environ["RUNTIME_ROLE"] = args.role
     if args.config:
         os.environ["RUNTIME_CONFIG"] = str(args.config)
