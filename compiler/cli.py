@@ -98,6 +98,19 @@ def init(name: str, team: str, image: str | None, port: int, specs: Path) -> Non
     click.echo(f"wrote {path}; edit it, then run `platformc compile`")
 
 
+@cli.command()
+@click.option("--prometheus", "url", required=True, help="Base URL of the environment's Prometheus.")
+@click.option("--service", default=None, help="Only this service.")
+@click.option("--env", default=None, help="Only this environment (the `environment` label of the SLO series).")
+def budget(url: str, service: str | None, env: str | None) -> None:
+    """Print the error budget left per SLO; exit 1 when one is below freezeDeploysBelow (2: no answer)."""
+    from .budget_gate import budget_table, gate, read_budgets
+    budgets = read_budgets(url, service, env)
+    for line in budget_table(budgets):
+        click.echo(line)
+    gate(budgets)
+
+
 def main() -> None:
     try:
         returned = cli.main(standalone_mode=False)
