@@ -225,3 +225,37 @@ def test_detect_encoding_matches_plain_json():
     for key, column in zip(POINT_KEYS[2:], columns[2:]):
         assert np.allclose([p[key] for p in decoded], column, rtol=1e-6)
     assert points_json([np.array([])] * 6) == b"[]"
+
+
+def test_rca_ranks_the_earliest_anomaly_first(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from runtime.app import create_app
+    from runtime.config import RuntimeConfig
+
+    config = RuntimeConfig.model_validate({"server": {"state_dir": str(tmp_path), "max_body_bytes": 4_000_000},
+                                           "aiops": {"rca": {"services": {"shop": {"depends_on": ["db"]},
+                                                                          "db": {}}}}})
+    ts, values = seasonal(7 * DAY_POINTS)
+    with TestClient(create_app("aiops", config)) as client:
+        trained = client.post("/train", json={"series": {"latency": points(ts, values), "db_cpu": points(ts, values),
+                                                         "errors": points(ts, values)}}, headers=AUTH)
+        assert trained.status_code == 200
+        window_ts, clean = seasonal(DAY_POINTS, start=ts[-1] + STEP, seed=9)
+        db = clean.copy()
+        db[100:] += 6
+        latency = clean.copy()
+        latency[130:] += 6
+        report = client.post("/rca", headers=AUTH, json={
+            "service": "shop", "start": window_ts[0], "end": window_ts[-1],
+            "series": {"shop/latency": points(window_ts, latency), "db/db_cpu": points(window_ts, db),
+                       "shop/errors": points(window_ts, clean)}})
+        assert report.status_code == 200, report.text
+        causes = report.json()["causes"]
+        assert [(c["service"], c["metric"]) for c in causes] == [("db", "db_cpu"), ("shop", "latency"),
+                                                                 ("shop", "errors")]
+        assert causes[0]["anomalous"] and "dependency of shop" in causes[0]["explanation"]
+        assert "after the first anomaly" in causes[1]["explanation"] and not causes[2]["anomalous"]
+        assert report.json()["summary"].startswith("most likely cause: db/db_cpu")
+        bad_key = client.post("/rca", headers=AUTH, json={"service": "shop", "series": {"latency": [[1, 2]]}})
+        assert bad_key.status_code == 422 and bad_key.json()["errors"][0]["path"] == "body.series.latency"

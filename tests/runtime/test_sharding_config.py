@@ -81,3 +81,14 @@ def test_aiops_app_does_not_import_kubernetes(tmp_path):
             "print('kubernetes' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_only_one_worker_holds_the_scheduler_lock(tmp_path):
+    from runtime.aiops.scheduler import WorkerLock
+
+    first, second = WorkerLock(tmp_path / "scheduler.lock"), WorkerLock(tmp_path / "scheduler.lock")
+    assert first.try_acquire() and first.try_acquire()
+    assert not second.try_acquire()
+    first.release()
+    assert second.try_acquire()
+    second.release()
