@@ -194,6 +194,8 @@ METRIC_MODEL_DRIFT = "model_drift_score"
 
 # Labels Prometheus (operator, ServiceMonitor) puts on every scraped series, and the runtime's own labels.
 SERIES_NAMESPACE = "namespace"
+SERIES_JOB = "job"
+"""`job` is the service name on every series of a service (also behind a Flagger canary's -primary/-canary)."""
 SERIES_SERVICE = "service"
 SERIES_POD = "pod"
 SERIES_CONTAINER = "container"
@@ -270,6 +272,10 @@ AIOPS_SERVICE = "aiops"
 AIOPS_PORT = 8080
 AIOPS_ALERTS_PATH = "/alerts"
 RECEIVER_BLACKHOLE = "blackhole"
+OTEL_COLLECTOR_SERVICE = "opentelemetry-collector"
+"""The Service of the platform's OpenTelemetry Collector (HelmRelease `opentelemetry-collector`)."""
+OTLP_GRPC_PORT = 4317
+OTLP_HTTP_PORT = 4318
 
 
 def platform_dir(env: str) -> str:

@@ -10,7 +10,7 @@ Kustomization ever turns on post-build substitution.
 Hook for feature rows: `ROW_BUILDERS` maps a ServiceSpec field name (e.g. "llm", "model") to functions
 `(DashboardContext) -> list[Row]`; a service whose spec sets that field gets those rows, after the standard
 ones and in registration order. Build rows from `dashboard_panels.Row/Panel/Query`, select the service with
-`ctx.selector` (namespace and service labels) and use `ctx.rate` as the range of rate()/increase(). Register
+`ctx.selector` (namespace and job labels) and use `ctx.rate` as the range of rate()/increase(). Register
 from your own module, e.g. `dashboards.ROW_BUILDERS.setdefault("llm", []).append(llm_rows)`, imported by
 compiler/emitters/__init__.py.
 """
@@ -42,8 +42,9 @@ class DashboardContext:
 
     @property
     def selector(self) -> str:
-        """Label matchers (without braces) that select this service's own series."""
-        return f'{names.SERIES_NAMESPACE}="$namespace", {names.SERIES_SERVICE}="{self.service}"'
+        """Label matchers (without braces) that select this service's own series: `job` is the service name
+        even behind a Flagger canary (whose scraped Services are `<service>-primary` and `-canary`)."""
+        return f'{names.SERIES_NAMESPACE}="$namespace", {names.SERIES_JOB}="{self.service}"'
 
     @property
     def rate(self) -> str:
@@ -185,7 +186,7 @@ def service_dashboard_json(t: Target) -> dict:
     rows = _http_rows(ctx) + _slo_rows(ctx) + [_scaling_row(ctx)] + _pod_rows(ctx) + _feature_rows(ctx)
     rows.append(_traces_row(ctx))
     envs = t.config.environment_names()
-    namespace_query = f'label_values({names.HTTP_REQUESTS_TOTAL}{{{names.SERIES_SERVICE}="{t.name}"}}, namespace)'
+    namespace_query = f'label_values({names.HTTP_REQUESTS_TOTAL}{{{names.SERIES_JOB}="{t.name}"}}, namespace)'
     spec = Dashboard(
         uid=names.SLO_DASHBOARD_UID.format(service=t.name), title=f"{t.name} ({t.env.name})",
         tags=(DASHBOARD_TAG, t.service.team, t.env.name, t.service.tier), rows=tuple(rows),
@@ -236,14 +237,14 @@ def overview_dashboard_json(project: Project, env: str) -> dict:
         )),
         Row("Traffic", (
             Panel("Request rate by service", (Query(
-                f"sum by ({names.SERIES_NAMESPACE}, {names.SERIES_SERVICE}) (rate({names.HTTP_REQUESTS_TOTAL}[{RATE}]))",
-                legend=f"{{{{{names.SERIES_SERVICE}}}}}"),), unit="reqps", span=24),
+                f"sum by ({names.SERIES_NAMESPACE}, {names.SERIES_JOB}) (rate({names.HTTP_REQUESTS_TOTAL}[{RATE}]))",
+                legend=f"{{{{{names.SERIES_JOB}}}}}"),), unit="reqps", span=24),
         )),
         Row("LLM spend", (
             Panel("Tokens per second by service, model and type", (Query(
-                f"sum by ({names.SERIES_SERVICE}, {names.SERIES_MODEL}, {names.SERIES_TOKEN_TYPE}) "
+                f"sum by ({names.SERIES_JOB}, {names.SERIES_MODEL}, {names.SERIES_TOKEN_TYPE}) "
                 f"(rate({tokens}[{RATE}]))",
-                legend=f"{{{{{names.SERIES_SERVICE}}}}} {{{{{names.SERIES_MODEL}}}}} {{{{{names.SERIES_TOKEN_TYPE}}}}}"),),
+                legend=f"{{{{{names.SERIES_JOB}}}}} {{{{{names.SERIES_MODEL}}}}} {{{{{names.SERIES_TOKEN_TYPE}}}}}"),),
                 unit="short"),
             Panel("Cost (USD) over 24h by model", (Query(
                 f"sum by ({names.SERIES_MODEL}) (increase({names.METRIC_LLM_COST}[24h]))",

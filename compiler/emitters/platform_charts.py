@@ -38,7 +38,7 @@ FLAGGER_NAMESPACE = "flagger-system"
 
 KUBE_PROMETHEUS_STACK = "kube-prometheus-stack"
 TEMPO = "tempo"
-OTEL_COLLECTOR = "opentelemetry-collector"
+OTEL_COLLECTOR = names.OTEL_COLLECTOR_SERVICE
 PROMETHEUS_ADAPTER = "prometheus-adapter"
 CHAOS_MESH_RELEASE = "chaos-mesh"
 FLAGGER_RELEASE = "flagger"

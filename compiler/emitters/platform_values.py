@@ -14,8 +14,8 @@ from .platform_alerting import alertmanager_config, mounted_secrets
 from .platform_charts import KUBE_PROMETHEUS_STACK, TEMPO, prometheus_url, service_url
 
 TEMPO_HTTP_PORT = 3100
-OTLP_GRPC_PORT = 4317
-OTLP_HTTP_PORT = 4318
+OTLP_GRPC_PORT = names.OTLP_GRPC_PORT
+OTLP_HTTP_PORT = names.OTLP_HTTP_PORT
 GRAFANA_ADMIN_SECRET = "grafana-admin"
 SPAN_LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
 

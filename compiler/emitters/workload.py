@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..plan import Target
 from .. import conventions as names
 from ..spec.base import cpu_millis, format_cpu, format_memory, memory_bytes
-from . import serving_hooks
+from . import serving_hooks, telemetry
 
 RUN_AS_ID = 10001
 LIMIT_FACTOR = 2
@@ -29,7 +29,7 @@ def _env(t: Target) -> list[dict]:
     plain = [{"name": k, "value": _env_text(v)} for k, v in t.spec.env.items()]
     secret = [{"name": k, "valueFrom": {"secretKeyRef": {"name": ref.secret, "key": ref.key}}}
               for k, ref in t.spec.secretEnv.items()]
-    return sorted(plain + secret + serving_hooks.container_env(t), key=lambda e: e["name"])
+    return sorted(plain + secret + serving_hooks.container_env(t) + telemetry.otel_env(t), key=lambda e: e["name"])
 
 
 def _env_text(value) -> str:
