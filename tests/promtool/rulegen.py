@@ -16,19 +16,21 @@ CONFIG = {"apiVersion": "platform/v1", "kind": "PlatformConfig",
           "spec": {"environments": [{"name": ENV}, {"name": "prod", "production": True}]}}
 
 
-def service_spec(slos: list[dict], policy: dict | None = None, **extra) -> dict:
-    spec = {"image": "ghcr.io/acme/shop:1.0.0", "port": 8080, "slos": slos, **extra}
+def service_spec(slos: list[dict], policy: dict | None = None, *, name: str = SERVICE, team: str = TEAM,
+                 **extra) -> dict:
+    spec = {"image": f"ghcr.io/acme/{name}:1.0.0", "port": 8080, "slos": slos, **extra}
     if policy is not None:
         spec["errorBudgetPolicy"] = policy
-    return {"apiVersion": "platform/v1", "kind": "Service", "metadata": {"name": SERVICE, "team": TEAM},
+    return {"apiVersion": "platform/v1", "kind": "Service", "metadata": {"name": name, "team": team},
             "spec": spec}
 
 
 def write_specs(folder: Path, spec: dict) -> Path:
     specs = folder / "specs"
-    (specs / SERVICE).mkdir(parents=True, exist_ok=True)
+    name = spec["metadata"]["name"]
+    (specs / name).mkdir(parents=True, exist_ok=True)
     (specs / "platform-config.yaml").write_text(yaml.safe_dump(CONFIG))
-    (specs / SERVICE / "platform.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    (specs / name / "platform.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     return specs
 
 
