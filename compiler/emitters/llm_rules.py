@@ -111,10 +111,10 @@ def budget_rules(t: Target) -> list[dict]:
     groups = []
     tokens = token_rules(t, llm)
     if tokens:
-        groups.append({"name": f"{t.name}-llm-token-budget", "interval": "1m", "rules": tokens})
+        groups.append({"name": f"{t.name}-llm-token-budget", "rules": tokens})
     cost = cost_rules(t, llm)
     if cost:
-        groups.append({"name": f"{t.name}-llm-cost-budget", "interval": "1m", "rules": cost})
+        groups.append({"name": f"{t.name}-llm-cost-budget", "rules": cost})
     meta = pods.component_metadata(t, gateway_name(t), ROLE, name=f"{t.name}-llm-budgets")
     meta["labels"].update(names.PROMETHEUS_RULE_LABELS)
     return [{"apiVersion": names.MONITORING_API, "kind": "PrometheusRule", "metadata": meta,
