@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from pydantic import Field, field_validator, model_validator
 
 from .base import DnsLabel, SpecModel, duration_seconds
@@ -233,7 +233,7 @@ class SLO(SpecModel):
             alerts = [a for a in alerts if a.severity != "ticket"]
         for alert in alerts:
             if alert.severity == "page" and alert.factor * budget >= 1:
-                lowest = decimal_text((1 - 1 / alert.factor) * 100)
+                lowest = decimal_text(((1 - 1 / alert.factor) * 100).quantize(Decimal("0.01"), ROUND_CEILING))
                 raise ValueError(
                     f"the page alert at {decimal_text(alert.factor)}x burn over {alert.long_window} can never fire "
                     f"for objective {self.objective:g}% (it needs an error ratio of "
