@@ -164,7 +164,32 @@ def _panel(spec: Panel, panel_id: int):
             GraphTresholdsStyleMode.LINE))
     for index, query in enumerate(spec.queries):
         builder = builder.with_target(_target(query, index))
-    return builder
+    return _options(spec.kind, builder)
+
+
+def _options(kind: str, builder):
+    """Every panel gets its kind's display options (Grafana and the SDK's own decoder expect an object)."""
+    from grafana_foundation_sdk.builders import common, heatmap
+    from grafana_foundation_sdk.models.common import (BigValueColorMode, BigValueGraphMode, LegendDisplayMode,
+                                                      LegendPlacement, SortOrder, TooltipDisplayMode)
+    from grafana_foundation_sdk.models.heatmap import HeatmapColorMode
+
+    last_value = common.ReduceDataOptions().calcs(["lastNotNull"]).values(False)
+    if kind == "timeseries":
+        return (builder.legend(common.VizLegendOptions().show_legend(True).display_mode(LegendDisplayMode.LIST)
+                               .placement(LegendPlacement.BOTTOM).calcs([]))
+                .tooltip(common.VizTooltipOptions().mode(TooltipDisplayMode.MULTI).sort(SortOrder.DESCENDING))
+                .line_width(1).fill_opacity(10))
+    if kind == "stat":
+        return (builder.reduce_options(last_value).graph_mode(BigValueGraphMode.AREA)
+                .color_mode(BigValueColorMode.VALUE))
+    if kind == "gauge":
+        return builder.reduce_options(last_value).show_threshold_markers(True)
+    if kind == "heatmap":
+        return (builder.calculate(False).color(heatmap.HeatmapColorOptions().mode(HeatmapColorMode.SCHEME)
+                                               .scheme("Oranges"))
+                .hide_from(common.HideSeriesConfig().legend(False).tooltip(False).viz(False)))
+    return builder.show_header(True)
 
 
 def render_dashboard(spec: Dashboard) -> dict:

@@ -61,6 +61,17 @@ def test_dashboards_are_current_grafana_json_with_unique_ids_and_targets(dashboa
         assert "environment" in variables, found.path
 
 
+def test_the_sdk_types_decode_every_dashboard_unchanged(dashboards):
+    """Grafana's own typed models (grafana-foundation-sdk) read each dashboard back to the same JSON."""
+    from grafana_foundation_sdk.cog.encoder import JSONEncoder
+    from grafana_foundation_sdk.cog.plugins import register_default_plugins
+    from grafana_foundation_sdk.models.dashboard import Dashboard
+    register_default_plugins()
+    for found in dashboards:
+        decoded = Dashboard.from_json(found.json)
+        assert json.loads(json.dumps(decoded, cls=JSONEncoder, sort_keys=True)) == found.json, found.path
+
+
 def test_service_dashboards_have_the_issue_rows_and_trace_links(dashboards, project):
     checkout = next(d.json for d in dashboards if d.path == "services/checkout/overlays/prod/"
                                                             "configmap-checkout-dashboard.yaml")
