@@ -216,8 +216,8 @@ def render_dashboard(spec: Dashboard) -> dict:
         if var.kind == "custom":
             variable = sdk.CustomVariable(var.name).label(var.label).values(",".join(var.choices)).current(current)
         else:
-            variable = (sdk.QueryVariable(var.name).label(var.label).query(var.query).datasource(_datasource(PROMETHEUS))
-                        .current(current).refresh(_on_load()))
+            variable = (sdk.QueryVariable(var.name).label(var.label).query(var.query)
+                        .datasource(_datasource(PROMETHEUS)).current(current).refresh(_on_load()))
         builder = builder.with_variable(variable)
     for link in spec.links:
         builder = builder.link(sdk.DashboardLink(link.title).type(DashboardLinkType.LINK).url(link.url)

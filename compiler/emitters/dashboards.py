@@ -133,8 +133,9 @@ def _pod_rows(ctx: DashboardContext) -> list[Row]:
     pod_legend = f"{{{{{names.SERIES_POD}}}}}"
     return [
         Row("Pods", (
-            Panel("CPU", (Query(f"sum by ({names.SERIES_POD}) (rate({names.METRIC_CONTAINER_CPU}{{{container}}}[{RATE}]))",
-                                legend=pod_legend),), unit="short", span=8),
+            Panel("CPU", (Query(
+                f"sum by ({names.SERIES_POD}) (rate({names.METRIC_CONTAINER_CPU}{{{container}}}[{RATE}]))",
+                legend=pod_legend),), unit="short", span=8),
             Panel("Memory (working set)", (Query(
                 f"sum by ({names.SERIES_POD}) ({names.METRIC_CONTAINER_MEMORY}{{{container}}})", legend=pod_legend),),
                 unit="bytes", span=8),
@@ -172,8 +173,8 @@ def _explore_link(title: str, traceql: str) -> Link:
     pane = {"t": {"datasource": names.DATASOURCE_TEMPO_UID, "queries": [{
         "refId": "A", "datasource": {"type": "tempo", "uid": names.DATASOURCE_TEMPO_UID},
         "queryType": "traceql", "query": traceql}], "range": {"from": "now-1h", "to": "now"}}}
-    return Link(title, "/explore?schemaVersion=1&panes=" + quote(json.dumps(pane, sort_keys=True, separators=(",", ":"))),
-                tooltip="Open this service's traces in Tempo")
+    panes = quote(json.dumps(pane, sort_keys=True, separators=(",", ":")))
+    return Link(title, f"/explore?schemaVersion=1&panes={panes}", tooltip="Open this service's traces in Tempo")
 
 
 def _variables(project_envs: list[str], env: str, namespace_query: str, namespace: str) -> tuple[Variable, ...]:

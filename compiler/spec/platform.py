@@ -89,7 +89,8 @@ class Alerting(SpecModel):
 
 
 class PlatformStack(SpecModel):
-    storageClass: ObjectName = Field("gp3", description="StorageClass of the Prometheus, Alertmanager and Tempo volumes.")
+    storageClass: ObjectName = Field("gp3", description="StorageClass of the Prometheus, Alertmanager and Tempo "
+                                     "volumes.")
     defaults: Sizing = Sizing()
     environments: dict[str, SizingOverride] = Field(
         default_factory=dict, description="Per-environment sizing; fields left out keep `defaults`.")
