@@ -346,3 +346,16 @@ def training_name(service: str) -> str:
 def retrain_name(service: str) -> str:
     """The suspended CronJob a drift alert (or a person) starts a one-off training run from."""
     return f"{service}-retrain"
+
+
+# vLLM's own metrics (the `vllm:` prefix), scraped by the ServiceMonitor of `llm.serving`.
+METRIC_VLLM_WAITING = "vllm:num_requests_waiting"
+METRIC_VLLM_RUNNING = "vllm:num_requests_running"
+METRIC_VLLM_KV_CACHE = "vllm:gpu_cache_usage_perc"
+METRIC_VLLM_TTFT = "vllm:time_to_first_token_seconds"
+METRIC_VLLM_GENERATION_TOKENS = "vllm:generation_tokens_total"
+METRIC_VLLM_PROMPT_TOKENS = "vllm:prompt_tokens_total"
+VLLM_METRICS = frozenset({METRIC_VLLM_WAITING, METRIC_VLLM_RUNNING, METRIC_VLLM_KV_CACHE,
+                          f"{METRIC_VLLM_TTFT}_bucket", METRIC_VLLM_GENERATION_TOKENS, METRIC_VLLM_PROMPT_TOKENS})
+EXPORTED_METRICS = EXPORTED_METRICS | VLLM_METRICS
+"""Redefined here so the series of a self-hosted vLLM server count as exported too."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..plan import Target
 from . import llm, llm_rules, llm_serving, llm_slos, model, model_rollout
+from . import mlops_dashboards  # noqa: F401  (registers the model and llm dashboard rows)
 
 
 def model_objects(t: Target) -> list[dict]:
