@@ -27,7 +27,7 @@ token budgets (429 when used up); serves retrieval over an embedded vector store
 Every POST needs `Authorization: Bearer <token>`."""
 
 
-def create_llm_app(config: RuntimeConfig, tracer_provider=None, upstream_transport=None):
+def create_llm_app(config: RuntimeConfig, tracer_provider=None):
     settings = config.llm
     prompts = PromptRegistry.load(settings.prompt_paths)
     embedder = select_embedder(settings.rag.embedder)
@@ -37,7 +37,7 @@ def create_llm_app(config: RuntimeConfig, tracer_provider=None, upstream_transpo
         upstream, provider = LocalEchoUpstream(), LOCAL_ECHO
     else:
         upstream = HttpUpstream(settings.upstream.url, settings.upstream.api_key_env,
-                                settings.upstream.timeout_seconds, transport=upstream_transport)
+                                settings.upstream.timeout_seconds)
         provider = "openai"
 
     def readiness() -> dict:

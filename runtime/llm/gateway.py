@@ -183,12 +183,6 @@ class Gateway:
             except UpstreamError:
                 outcome.status = 502
                 yield 'data: {"error": {"type": "upstream_error", "message": "upstream stream failed"}}\n\n'
-            except Exception as exc:
-                if exc.__class__.__module__.startswith(("httpx", "httpcore")):
-                    outcome.status = 502
-                    yield 'data: {"error": {"type": "upstream_error", "message": "upstream stream failed"}}\n\n'
-                else:
-                    raise
             finally:
                 await stream.aclose()
                 text = "".join(parts)

@@ -225,3 +225,17 @@ def test_prompt_files_are_checked(tmp_path):
         PromptRegistry.load([bad])
     with pytest.raises(PromptFileError, match="does not exist"):
         PromptRegistry.load([tmp_path / "missing"])
+
+
+def test_unreachable_upstream_gives_502_and_is_counted(tmp_path):
+    from tests.runtime.servers import free_port
+
+    config = RuntimeConfig.model_validate({"llm": {"upstream": {"url": f"http://127.0.0.1:{free_port()}",
+                                                                "timeout_seconds": 5}}})
+    with TestClient(create_app("llm", config)) as client:
+        plain = chat(client, {"model": "m", "messages": [{"role": "user", "content": "x"}]})
+        streamed = chat(client, {"model": "m", "stream": True, "messages": [{"role": "user", "content": "x"}]})
+        metrics = client.get("/metrics").text
+    assert plain.status_code == 502 and "failed" in plain.json()["detail"]
+    assert streamed.status_code == 502
+    assert sample(metrics, "llm_requests_total", {"model": "m", "status": "502"}) == 2
