@@ -66,10 +66,13 @@ def create_llm_app(config: RuntimeConfig, tracer_provider=None):
 
     register_schemas(app, [ChatRequest])
 
-    @app.post("/v1/chat/completions", dependencies=[auth], tags=["llm"], response_model=None,
+    require_token = ctx.require_token
+
+    @app.post("/v1/chat/completions", tags=["llm"], response_model=None,
               openapi_extra=documented_body(ChatRequest),
-              summary="OpenAI-compatible chat completion, streamed (SSE) or not")
+              summary="OpenAI-compatible chat completion, streamed (SSE) or not; needs the bearer token")
     async def chat_completions(request: Request) -> Response:
+        await require_token(request)  # called directly: FastAPI's dependency solving is slow on this hot path
         body = await parse_body(request, ChatRequest)
         return await gateway.chat(body, request.headers, request.scope["state"]["trace_id"])
 

@@ -34,6 +34,7 @@ class BudgetState:
 class TokenBudgets:
     def __init__(self, limits: dict[str, int], state_path: Path | None, limit_gauge, remaining_gauge,
                  clock=time.time) -> None:
+        """`limit_gauge`/`remaining_gauge`: callables giving the gauge child for a budget name."""
         self.limits = dict(limits)
         self._clock = clock
         self._limit_gauge = limit_gauge
@@ -48,6 +49,7 @@ class TokenBudgets:
         self._db.execute("CREATE TABLE IF NOT EXISTS usage (budget TEXT NOT NULL, day TEXT NOT NULL, "
                          "tokens INTEGER NOT NULL, PRIMARY KEY (budget, day))")
         for name in self.limits:
+            self._limit_gauge(name).set(self.limits[name])
             self._export(self.state(name))
 
     def state(self, name: str) -> BudgetState:
@@ -67,8 +69,7 @@ class TokenBudgets:
         return state
 
     def _export(self, state: BudgetState) -> None:
-        self._limit_gauge.labels(state.name).set(state.limit)
-        self._remaining_gauge.labels(state.name).set(state.remaining)
+        self._remaining_gauge(state.name).set(state.remaining)
 
     def refresh_gauges(self) -> None:
         for name in self.limits:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-import secrets
+import random
 
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
@@ -29,8 +29,9 @@ class LlmMetrics:
                                                      ("model",)))
         self.cost = LabelCache(metrics.histogram("llm_request_cost_usd", "LLM cost per request in USD", ("model",),
                                                  COST_BUCKETS))
-        self.budget_limit = metrics.gauge("llm_token_budget_limit", "Daily token limit", ("budget",))
-        self.budget_remaining = metrics.gauge("llm_token_budget_remaining", "Tokens left today", ("budget",))
+        self.budget_limit = LabelCache(metrics.gauge("llm_token_budget_limit", "Daily token limit", ("budget",)))
+        self.budget_remaining = LabelCache(metrics.gauge("llm_token_budget_remaining", "Tokens left today",
+                                                         ("budget",)))
 
 
 class PriceTable:
@@ -46,7 +47,7 @@ class PriceTable:
 
 def parent_context(trace_id_hex: str):
     """A remote parent carrying the request's trace id, so spans and JSON logs share one trace id."""
-    span_context = SpanContext(trace_id=int(trace_id_hex, 16), span_id=int(secrets.token_hex(8), 16) or 1,
+    span_context = SpanContext(trace_id=int(trace_id_hex, 16), span_id=random.getrandbits(64) or 1,
                                is_remote=True, trace_flags=TraceFlags(TraceFlags.SAMPLED))
     return trace.set_span_in_context(NonRecordingSpan(span_context))
 

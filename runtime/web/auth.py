@@ -11,13 +11,15 @@ TOKEN_ENV = "RUNTIME_API_TOKEN"
 
 
 class TokenSource:
-    """Holds the expected token; a token file is re-read when it changes (Secret rotation)."""
+    """Holds the expected token: RUNTIME_API_TOKEN as it was at start, or a token file, re-read when it
+    changes (Secret rotation)."""
 
     def __init__(self, token_file: Path | None, allow_unauthenticated: bool) -> None:
         self._file = token_file
         self._file_mtime: float | None = None
         self._file_token = ""
         self.allow_unauthenticated = allow_unauthenticated
+        self._env_token = os.environ.get(TOKEN_ENV, "").strip()
         if token_file is not None and not token_file.is_file():
             raise ValueError(f"server.api_token_file {token_file} does not exist")
 
@@ -28,7 +30,7 @@ class TokenSource:
                 self._file_token = self._file.read_text(encoding="utf-8").strip()
                 self._file_mtime = mtime
             return self._file_token
-        return os.environ.get(TOKEN_ENV, "").strip()
+        return self._env_token
 
     def configured(self) -> bool:
         return bool(self.expected())

@@ -5,8 +5,8 @@ Pure ASGI (not BaseHTTPMiddleware) because it sits on the gateway's hot path.
 from __future__ import annotations
 
 import logging
+import random
 import re
-import secrets
 import time
 
 from fastapi import HTTPException
@@ -20,13 +20,14 @@ _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}
 
 
 def trace_id_from_headers(headers: list[tuple[bytes, bytes]]) -> str:
-    """The W3C traceparent's trace id when the caller sent one, else a new random one."""
+    """The W3C traceparent's trace id when the caller sent one, else a new random one (an identifier,
+    not a secret, so the fast non-cryptographic generator is enough)."""
     for name, value in headers:
         if name == b"traceparent":
             match = _TRACEPARENT.match(value.decode("latin-1").strip())
             if match and match.group(1) != "0" * 32:
                 return match.group(1)
-    return secrets.token_hex(16)
+    return f"{random.getrandbits(128):032x}"
 
 
 class PayloadTooLarge(HTTPException):
