@@ -44,7 +44,8 @@ class ChaosExperiment(SpecModel):
     name: DnsLabel = Field(description="Unique per service; the Schedule is named <service>-<name>.")
     action: ChaosAction
     schedule: str = Field(description="Cron schedule (five fields) of each run.")
-    duration: Duration = Field("60s", description="How long each run injects the fault.")
+    duration: Duration = Field("60s", description="How long each run injects the fault (pod-kill kills once and "
+                                                  "ignores it).")
     mode: ChaosMode = Field("one", description="Which of the service's pods: one, all, fixed (value pods) or "
                                                "fixed-percent (value percent).")
     value: str | None = Field(None, description="Pod count (fixed) or percentage (fixed-percent).")

@@ -227,23 +227,22 @@ class SLO(SpecModel):
 
     @model_validator(mode="after")
     def _alerts_can_fire(self) -> "SLO":
+        enabled = {"page": self.alerting.page, "ticket": self.alerting.ticket}
+        alerts = [a for a in self.burn_alerts if enabled[a.severity]]
         budget = self.error_budget
-        alerts = [a for a in self.burn_alerts if self.alerting.page or a.severity != "page"]
-        if not self.alerting.ticket:
-            alerts = [a for a in alerts if a.severity != "ticket"]
         for alert in alerts:
             if alert.severity == "page" and alert.factor * budget >= 1:
-                lowest = decimal_text(((1 - 1 / alert.factor) * 100).quantize(Decimal("0.01"), ROUND_CEILING))
+                lowest = ((1 - 1 / alert.factor) * 100).quantize(Decimal("0.01"), ROUND_CEILING)
                 raise ValueError(
                     f"the page alert at {decimal_text(alert.factor)}x burn over {alert.long_window} can never fire "
                     f"for objective {self.objective:g}% (it needs an error ratio of "
-                    f"{decimal_text(alert.factor * budget * 100)}%); raise the objective above {lowest} "
-                    "or set alerting.page: false")
-        longest = max((a for a in alerts), key=lambda a: duration_seconds(a.long_window), default=None)
+                    f"{decimal_text(alert.factor * budget * 100)}%); raise the objective above "
+                    f"{decimal_text(lowest)} or set alerting.page: false")
+        longest = max(alerts, key=lambda a: duration_seconds(a.long_window), default=None)
         if longest and duration_seconds(self.window) < duration_seconds(longest.long_window):
-            hint = "or set alerting.ticket: false" if longest.severity == "ticket" else ""
-            raise ValueError(f"window {self.window} is shorter than the {longest.long_window} {longest.severity} alert "
-                             f"window; use a window of at least {longest.long_window} {hint}".rstrip())
+            hint = " or set alerting.ticket: false" if longest.severity == "ticket" else ""
+            raise ValueError(f"window {self.window} is shorter than the {longest.long_window} {longest.severity} "
+                             f"alert window; use a window of at least {longest.long_window}{hint}")
         return self
 
     @property
