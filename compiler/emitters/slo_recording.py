@@ -27,7 +27,8 @@ def recording_rules(t: Target, slo: SLO) -> list[dict]:
     rules = [
         {"record": names.SLO_ERRORS_RATE5M, "expr": f"sum({for_window(errors, '5m')}) or on() vector(0)"},
         {"record": names.SLO_TOTAL_RATE5M, "expr": f"sum({for_window(total, '5m')})"},
-        {"record": names.slo_error_ratio("5m"), "expr": f"{names.SLO_ERRORS_RATE5M}{sel} / {names.SLO_TOTAL_RATE5M}{sel}"},
+        {"record": names.slo_error_ratio("5m"),
+         "expr": f"{names.SLO_ERRORS_RATE5M}{sel} / {names.SLO_TOTAL_RATE5M}{sel}"},
     ]
     for window in SHORT_WINDOWS:
         rules.append({"record": names.slo_error_ratio(window),

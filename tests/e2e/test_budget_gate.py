@@ -15,7 +15,6 @@ import time
 import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 import yaml
@@ -112,8 +111,8 @@ def prometheus(tmp_path_factory):
 
 
 def _gate(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", "from compiler.cli import main; main()", "budget", *args], capture_output=True, text=True,
-                          cwd=REPO, timeout=60)
+    command = [sys.executable, "-c", "from compiler.cli import main; main()", "budget", *args]
+    return subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=60)
 
 
 def test_budget_series_are_recorded_with_their_labels(prometheus):
