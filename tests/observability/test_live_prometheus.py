@@ -1,6 +1,6 @@
 """A real Prometheus on 127.0.0.1 loads the generated recording rules, scrapes a process exporting the
-runtime's HTTP and LLM metrics, and every panel query of the checkout dashboard (and the platform overview)
-that reads those series returns numbers: no empty panel, no NaN.
+runtime's HTTP and LLM metrics, and every panel query of the checkout and assistant dashboards (HTTP, SLO and
+LLM rows) and of the platform overview that reads those series returns numbers: no empty panel, no NaN.
 
 Panels that read only what cluster components export (kube-state-metrics, cAdvisor, node-exporter, ALERTS)
 cannot have data here; the test lists them and checks they read nothing else.
@@ -24,14 +24,17 @@ import yaml
 from compiler import conventions as names
 from tests.observability.conftest import panel_targets
 from tests.observability.promql import fill_variables, metrics_read
-from tests.tools import require_tool
+from tests.tools import require_tool, run_tool
 
 pytestmark = pytest.mark.e2e
 
 SERVICE, TEAM, ENV = "checkout", "payments", "prod"
 LLM_SERVICE, LLM_TEAM = "assistant", "support"
-TRAFFIC_SECONDS = 30
+LLM_GATEWAY = names.llm_gateway_name(LLM_SERVICE)
+TRAFFIC_SECONDS = 60
 READY_TIMEOUT = 20
+SERIES_TIMEOUT = 15
+"""A series first needs two scrapes and a rule evaluation (or a chain of them) before a query sees it."""
 
 
 def _free_port() -> int:
@@ -58,6 +61,8 @@ class Exporter:
                                   ("model", "type", "prompt", "prompt_version"), registry=self.registry)
             self.latency = Histogram(names.METRIC_LLM_LATENCY, "latency", ("model",), registry=self.registry,
                                      buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60))
+            self.ttft = Histogram(names.METRIC_LLM_TTFT, "first token", ("model",), registry=self.registry,
+                                  buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10))
             self.cost = Counter(names.METRIC_LLM_COST.removesuffix("_total"), "cost", ("model",),
                                 registry=self.registry)
             self.limit = Gauge(names.METRIC_LLM_BUDGET_LIMIT, "limit", ("budget",), registry=self.registry)
@@ -88,6 +93,7 @@ class Exporter:
                     self.tokens.labels("gpt-4o-mini", kind, "answer", "3").inc(count)
                     used += count
                 self.latency.labels("gpt-4o-mini").observe(self.random.choice((0.3, 0.8, 1.5)))
+                self.ttft.labels("gpt-4o-mini").observe(self.random.choice((0.2, 0.4, 1.5)))
                 self.cost.labels("gpt-4o-mini").inc(0.0004)
                 self.remaining.labels(LLM_SERVICE).set(1_000_000 - used)
             self.stop.wait(0.05)
@@ -99,13 +105,16 @@ class Exporter:
         self.server.server_close()
 
 
-def _rules_file(documents: dict[str, dict], folder: Path) -> Path:
-    """The PrometheusRules of the chosen services in one environment, every group evaluated each second."""
+def _rules_file(output: Path, folder: Path) -> Path:
+    """The PrometheusRules of the chosen services in one environment (as kustomize builds the overlays),
+    every group evaluated each second."""
+    kubectl = require_tool("kubectl")
     groups = []
     for service in (SERVICE, LLM_SERVICE):
-        prefix = f"{names.overlay_dir(service, ENV)}/"
-        for rel, doc in documents.items():
-            if rel.startswith(prefix) and doc.get("kind") == "PrometheusRule":
+        built = run_tool([kubectl, "kustomize", str(output / names.overlay_dir(service, ENV))])
+        assert built.returncode == 0, built.stderr
+        for doc in yaml.safe_load_all(built.stdout):
+            if doc and doc["kind"] == "PrometheusRule":
                 groups += [dict(group, interval="1s") for group in doc["spec"]["groups"]]
     assert groups, "the example services compile to recording rules"
     path = folder / "rules.yaml"
@@ -136,16 +145,17 @@ def _query(base: str, expr: str) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def prometheus(documents, tmp_path_factory):
+def prometheus(output, tmp_path_factory):
     binary = require_tool("prometheus")
     folder = tmp_path_factory.mktemp("prometheus")
-    exporters = {SERVICE: Exporter(llm=False), LLM_SERVICE: Exporter(llm=True)}
-    for exporter in exporters.values():
+    jobs = {SERVICE: (TEAM, Exporter(llm=False)), LLM_SERVICE: (LLM_TEAM, Exporter(llm=False)),
+            LLM_GATEWAY: (LLM_TEAM, Exporter(llm=True))}
+    exporters = [exporter for _, exporter in jobs.values()]
+    for exporter in exporters:
         exporter.start()
     config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-              "rule_files": [str(_rules_file(documents, folder))],
-              "scrape_configs": [_scrape(SERVICE, TEAM, exporters[SERVICE].port),
-                                 _scrape(LLM_SERVICE, LLM_TEAM, exporters[LLM_SERVICE].port)]}
+              "rule_files": [str(_rules_file(output, folder))],
+              "scrape_configs": [_scrape(job, team, exporter.port) for job, (team, exporter) in jobs.items()]}
     (folder / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = _free_port()
     process = subprocess.Popen([binary, f"--config.file={folder / 'prometheus.yml'}",
@@ -172,7 +182,7 @@ def prometheus(documents, tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        for exporter in exporters.values():
+        for exporter in exporters:
             exporter.close()
 
 
@@ -193,19 +203,26 @@ def _checked_queries(dashboards, path: str, recorded: set[str]):
 
 @pytest.mark.parametrize("path, variables", [
     (f"services/{SERVICE}/overlays/{ENV}/configmap-{SERVICE}-dashboard.yaml", {"namespace": TEAM, "environment": ENV}),
+    (f"services/{LLM_SERVICE}/overlays/{ENV}/configmap-{LLM_SERVICE}-dashboard.yaml",
+     {"namespace": LLM_TEAM, "environment": ENV}),
     (f"{names.PLATFORM_DIR}/{ENV}/configmap-platform-overview-dashboard.yaml", {"environment": ENV}),
 ])
 def test_every_panel_query_returns_numbers(prometheus, dashboards, recorded_series, path, variables):
     live, platform_only = _checked_queries(dashboards, path, recorded_series)
     assert len(live) >= 5
-    empty, nan = [], []
-    for title, expr in live:
-        result = _query(prometheus, fill_variables(expr, variables))
-        if not result:
-            empty.append(title)
-            continue
-        values = [float(r["value"][1]) for r in result]
-        if any(math.isnan(v) or math.isinf(v) for v in values):
-            nan.append(title)
+    deadline = time.monotonic() + SERIES_TIMEOUT
+    while True:
+        empty, nan = [], []
+        for title, expr in live:
+            result = _query(prometheus, fill_variables(expr, variables))
+            if not result:
+                empty.append(title)
+                continue
+            values = [float(r["value"][1]) for r in result]
+            if any(math.isnan(v) or math.isinf(v) for v in values):
+                nan.append(title)
+        if not empty or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     assert empty == [] and nan == [], f"empty: {empty}; NaN: {nan}"
     assert all(title for title in platform_only)
