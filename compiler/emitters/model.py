@@ -1,4 +1,4 @@
-"""The `model` block: training CronJobs, model labels on the serving pods, and the drift alert.
+"""The `model` block: training CronJobs (the validation gate passed to the training image) and the drift alert.
 
 Two CronJobs run the same training pod: `<service>-train` on `training.schedule` (when `retrainOn.schedule`),
 and `<service>-retrain`, always suspended, the template of one-off runs. A suspended CronJob rather than a
