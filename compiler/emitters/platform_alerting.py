@@ -1,8 +1,9 @@
 """The Alertmanager configuration: every alert to the AIOps runtime, pages and tickets to their receivers.
 
 Routing: the first route sends every alert to the AIOps webhook and continues, so the page/ticket routes
-below still match. `severity=page` goes to the page receiver, `severity=ticket` to the ticket receiver;
-anything else ends at a receiver without integrations. A firing page inhibits the ticket of the same
+below still match. `severity=page` goes to the page receiver, `severity=ticket` to the ticket receiver, and
+the cluster alerts kube-prometheus-stack ships (`critical`, `warning`) go the same ways; anything else ends at
+a receiver without integrations. A firing page inhibits the ticket of the same
 service and SLO: one incident, one notification.
 """
 from __future__ import annotations
@@ -24,8 +25,16 @@ def _webhook(receiver: Receiver) -> dict:
     return {"name": receiver.name, "webhook_configs": [{"url": receiver.url, "send_resolved": True}]}
 
 
+CLUSTER_PAGE_SEVERITY = "critical"
+CLUSTER_TICKET_SEVERITY = "warning"
+
+
 def _matcher(label: str, value: str) -> str:
     return f'{label}="{value}"'
+
+
+def _any_of(label: str, *values: str) -> str:
+    return f'{label}=~"{"|".join(values)}"'
 
 
 def alertmanager_config(config) -> dict:
@@ -46,9 +55,9 @@ def alertmanager_config(config) -> dict:
                 {"receiver": BLACKHOLE, "matchers": ['alertname="Watchdog"']},
                 {"receiver": names.AIOPS_SERVICE, "continue": True, "group_wait": "10s"},
                 {"receiver": alerting.page.name, "repeat_interval": "1h",
-                 "matchers": [_matcher(names.LABEL_SEVERITY, names.SEVERITY_PAGE)]},
+                 "matchers": [_any_of(names.LABEL_SEVERITY, names.SEVERITY_PAGE, CLUSTER_PAGE_SEVERITY)]},
                 {"receiver": alerting.ticket.name, "repeat_interval": "12h",
-                 "matchers": [_matcher(names.LABEL_SEVERITY, names.SEVERITY_TICKET)]},
+                 "matchers": [_any_of(names.LABEL_SEVERITY, names.SEVERITY_TICKET, CLUSTER_TICKET_SEVERITY)]},
             ],
         },
         "inhibit_rules": [{

@@ -143,6 +143,8 @@ def test_alertmanager_config_passes_amtool_and_routes_by_severity(platform, proj
     cases = {("severity=page", "service=checkout", "slo=availability"): f"{names.AIOPS_SERVICE},{alerting.page.name}",
              ("severity=ticket", "service=checkout", "slo=availability"):
                  f"{names.AIOPS_SERVICE},{alerting.ticket.name}",
+             ("severity=critical", "alertname=KubePodCrashLooping"): f"{names.AIOPS_SERVICE},{alerting.page.name}",
+             ("severity=warning", "alertname=KubeHpaMaxedOut"): f"{names.AIOPS_SERVICE},{alerting.ticket.name}",
              ("severity=info", "alertname=ModelDriftHigh"): names.AIOPS_SERVICE,
              ("alertname=Watchdog",): names.RECEIVER_BLACKHOLE}
     for labels, receivers in cases.items():
