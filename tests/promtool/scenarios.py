@@ -79,8 +79,10 @@ class Scenario:
     checks: list[dict] = field(default_factory=list)
 
     def firing(self, at_min: int, alert: str, slo: str) -> "Scenario":
+        """The alert fires at `at_min`, with the severity it must carry (only burn-rate alerts page)."""
+        severity = names.SEVERITY_PAGE if alert == names.ALERT_BURN_PAGE else names.SEVERITY_TICKET
         self.checks.append({"eval_time": f"{at_min}m",
-                            "expr": f'count({_alerts(alert, slo, alertstate="firing")})',
+                            "expr": f'count({_alerts(alert, slo, alertstate="firing", severity=severity)})',
                             "exp_samples": [{"labels": "{}", "value": 1}]})
         return self
 
