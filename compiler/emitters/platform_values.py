@@ -148,11 +148,13 @@ def prometheus_adapter(config: PlatformConfig, env: str, sizing: Sizing) -> dict
 
 
 def chaos_mesh(config: PlatformConfig, env: str, sizing: Sizing) -> dict:
+    """containerd (EKS); the dashboard asks for a token (securityMode) and stays inside the cluster."""
     return {
-        "controllerManager": {"replicaCount": 1, "resources": _small("50m", "128Mi")},
+        "controllerManager": {"replicaCount": sizing.replicas, "resources": _small("50m", "256Mi")},
         "chaosDaemon": {"runtime": "containerd", "socketPath": "/run/containerd/containerd.sock",
                         "resources": _small("50m", "128Mi")},
-        "dashboard": {"create": True, "securityMode": True, "resources": _small("25m", "64Mi")},
+        "dashboard": {"create": True, "securityMode": True, "service": {"type": "ClusterIP"},
+                      "resources": _small("25m", "256Mi")},
     }
 
 
