@@ -1,7 +1,7 @@
 """End to end: the runtime under uvicorn on 127.0.0.1, scraped by a real Prometheus server.
 
 LLM role: two workers behind one `/metrics` (multiprocess mode) forwarding to a real HTTP upstream; the
-`llm_*` series must be queryable in Prometheus. AIOps role: Prometheus holds 16 days of backfilled
+`llm_*` series must be queryable in Prometheus. AIOps role: Prometheus holds 9 days of backfilled
 synthetic history (promtool tsdb create-blocks-from openmetrics); `/train` and `/detect` read it through
 range queries, the scheduler exports `aiops_anomaly_score`, `/rca` ranks the metric and finds the deploy.
 """
@@ -23,6 +23,7 @@ from tests.runtime.synthetic import DAY_POINTS, STEP, seasonal, with_spike_and_s
 from tests.tools import require_tool, run_tool
 
 pytestmark = pytest.mark.e2e
+TRAIN_DAYS = 7
 
 PROMPT = {"name": "triage", "versions": [
     {"version": "7", "labels": ["production"], "messages": [{"role": "system", "content": "Triage {{what}}."}]}]}
@@ -94,13 +95,13 @@ def test_llm_metrics_reach_prometheus(tmp_path, servers):
 
 
 def _backfill(tmp_path, end: float) -> tuple[float, float, float]:
-    """16 days of 5-minute samples ending at `end`: 14 clean days, then 2 with a spike and a level shift,
+    """9 days of 5-minute samples ending at `end`: 7 clean days, then 2 with a spike and a level shift,
     and a deploy generation that changes at the shift. Returns (train_end, shift_ts, spike_ts)."""
-    days = 16
+    days = TRAIN_DAYS + 2
     n = days * DAY_POINTS
     start = end - (n - 1) * STEP
     ts, values = seasonal(n, start=start, seed=5)
-    train_n = 14 * DAY_POINTS
+    train_n = TRAIN_DAYS * DAY_POINTS
     spike_at, shift_at = train_n + 100, train_n + 400
     ts, values = with_spike_and_shift(ts, values, spike_at, shift_at)
     lines = ["# HELP shop_cpu synthetic", "# TYPE shop_cpu gauge"]
@@ -138,12 +139,12 @@ def test_aiops_against_real_prometheus(tmp_path, servers):
     servers.append(start_runtime("aiops", config, runtime_port, tmp_path / "aiops.log",
                                  env={"RUNTIME_API_TOKEN": TOKEN}))
     base = f"http://127.0.0.1:{runtime_port}"
-    train_start = train_end - (14 * DAY_POINTS - 1) * STEP
+    train_start = train_end - (TRAIN_DAYS * DAY_POINTS - 1) * STEP
     with httpx.Client(base_url=base, headers=AUTH, timeout=60) as client:
         trained = client.post("/train", json={"queries": {"shop_cpu": "shop_cpu"}, "start": train_start,
                                               "end": train_end, "step": "5m", "service": "shop"})
         assert trained.status_code == 200, trained.text
-        assert trained.json()["trained"]["shop_cpu"]["n_points"] == 14 * DAY_POINTS
+        assert trained.json()["trained"]["shop_cpu"]["n_points"] == TRAIN_DAYS * DAY_POINTS
 
         detect_start = train_end + STEP
         detected = client.post("/detect", json={"queries": {"shop_cpu": "shop_cpu"}, "start": detect_start,
