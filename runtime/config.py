@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class ConfigError(Exception):
@@ -146,10 +146,20 @@ class TelemetrySettings(_Strict):
 
 class RagSettings(_Strict):
     embedder: Literal["auto", "minilm", "hashing"] = "auto"
+    store: Literal["embedded", "qdrant"] = Field("embedded", description="embedded (in process) or a Qdrant server")
     store_path: Path | None = Field(None, description="persist the embedded vector store here (default: memory)")
+    qdrant_url: str | None = Field(None, description="Qdrant REST base URL, e.g. http://qdrant:6333")
+    qdrant_api_key_env: str | None = Field(None, description="environment variable holding Qdrant's API key")
+    qdrant_timeout_seconds: float = Field(10.0, gt=0)
     chunk_words: int = Field(200, gt=0)
     chunk_overlap_words: int = Field(40, ge=0)
     max_documents_per_request: int = Field(256, gt=0)
+
+    @model_validator(mode="after")
+    def _store_needs_url(self):
+        if self.store == "qdrant" and not (self.qdrant_url or "").startswith(("http://", "https://")):
+            raise ValueError("store qdrant needs qdrant_url, an http(s) URL")
+        return self
 
 
 class LlmSettings(_Strict):

@@ -23,16 +23,22 @@ from runtime.web.errors import InputError
 
 _DESCRIPTION = """OpenAI-compatible gateway: forwards chat completions to the configured upstream and records
 requests, tokens, latency, time to first token and cost per model and prompt version; enforces daily
-token budgets (429 when used up); serves retrieval over an embedded vector store.
+token budgets (429 when used up); serves retrieval over an embedded vector store or Qdrant.
 Every POST needs `Authorization: Bearer <token>`."""
 
 
-def create_llm_app(config: RuntimeConfig, tracer_provider=None):
+def create_llm_app(config: RuntimeConfig, tracer_provider=None, qdrant_transport=None):
     settings = config.llm
     prompts = PromptRegistry.load(settings.prompt_paths)
     embedder = select_embedder(settings.rag.embedder)
-    store = EmbeddedVectorStore(embedder, settings.rag.store_path, settings.rag.chunk_words,
-                                settings.rag.chunk_overlap_words)
+    if settings.rag.store == "qdrant":
+        from runtime.llm.rag.qdrant import QdrantStore
+        store = QdrantStore(embedder, settings.rag.qdrant_url, settings.rag.qdrant_api_key_env,
+                            settings.rag.qdrant_timeout_seconds, settings.rag.chunk_words,
+                            settings.rag.chunk_overlap_words, transport=qdrant_transport)
+    else:
+        store = EmbeddedVectorStore(embedder, settings.rag.store_path, settings.rag.chunk_words,
+                                    settings.rag.chunk_overlap_words)
     if settings.upstream.url == LOCAL_ECHO:
         upstream, provider = LocalEchoUpstream(), LOCAL_ECHO
     else:
@@ -45,8 +51,8 @@ def create_llm_app(config: RuntimeConfig, tracer_provider=None):
                              "deterministic_stand_in": settings.upstream.url == LOCAL_ECHO},
                 "prompts": {"ok": True, "count": len(prompts.prompts)},
                 "budgets": {"ok": True, "names": sorted(budgets.limits)},
-                "rag": {"ok": True, "embedder": embedder.name, "store": "embedded",
-                        "persisted": settings.rag.store_path is not None}}
+                "rag": {"ok": True, "embedder": embedder.name, "store": settings.rag.store,
+                        "persisted": settings.rag.store == "qdrant" or settings.rag.store_path is not None}}
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
@@ -93,8 +99,11 @@ def create_llm_app(config: RuntimeConfig, tracer_provider=None):
         ids = [document.id for document in body.documents]
         if len(set(ids)) != len(ids):
             raise InputError("body.documents", "document ids must be unique within a request")
-        chunks = await asyncio.to_thread(store.ingest, body.collection,
-                                         [document.model_dump() for document in body.documents])
+        try:
+            chunks = await asyncio.to_thread(store.ingest, body.collection,
+                                             [document.model_dump() for document in body.documents])
+        except ValueError as exc:
+            raise InputError("body.collection", str(exc), status_code=409) from None
         return {"collection": body.collection, "embedder": embedder.name, "documents": len(ids), "chunks": chunks}
 
     @app.post("/v1/rag/query", dependencies=[auth], tags=["rag"], response_model=RagQueryResponse,
