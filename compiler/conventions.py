@@ -318,6 +318,7 @@ LLM_GATEWAY_CONFIG_DIR = "/etc/llm-gateway"
 LLM_PROMPTS_DIR = "/etc/llm-gateway/prompts"
 LLM_BUDGET_HEADER = "x-llm-budget"
 VLLM_PORT = 8000
+QDRANT_PORT = 6333
 VLLM_METRIC_PREFIX = "vllm:"
 RUNTIME_IMAGE = ("ghcr.io/acme/platform-runtime:0.1.0"
                  "@sha256:5d7f9b1c3e5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5c7e")

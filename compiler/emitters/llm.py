@@ -85,6 +85,9 @@ def runtime_config(t: Target, prompt_dirs: list[str]) -> dict:
     if llm.tokenBudget is not None:
         budgets.update(default=t.name, budgets=[{"name": t.name, "daily_tokens": budget_share(llm)}])
     settings["budgets"] = budgets
+    if llm.rag is not None and llm.rag.store == "qdrant":
+        host = f"{names.vector_store_name(t.name, 'qdrant')}.{t.namespace}.svc"
+        settings["rag"] = {"store": "qdrant", "qdrant_url": f"http://{host}:{names.QDRANT_PORT}"}
     return {"server": {"state_dir": STATE_DIR, "api_token_file": f"{TOKEN_DIR}/{TOKEN_FILE}", "log_level": "INFO"},
             "llm": settings}
 

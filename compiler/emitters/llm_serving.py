@@ -11,7 +11,7 @@ VLLM_ROLE = "llm-serving"
 STORE_ROLE = "vector-store"
 CACHE_DIR = "/models"
 HF_TOKEN_DIR = "/etc/hf-token"
-STORE_PORTS = {"qdrant": 6333, "pgvector": 5432}
+STORE_PORTS = {"qdrant": names.QDRANT_PORT, "pgvector": 5432}
 STORE_IMAGES = {"qdrant": names.QDRANT_IMAGE, "pgvector": names.PGVECTOR_IMAGE}
 GPU_RESOURCE = "nvidia.com/gpu"
 

@@ -55,6 +55,9 @@ def test_the_gateway_config_is_one_the_runtime_accepts_and_its_prompts_load(tmp_
     assert config.llm.upstream.api_key_env == "LLM_API_KEY"
     assert config.llm.prices["gpt-4o-mini"].prompt_per_million == 0.15
     assert [(b.name, b.daily_tokens) for b in config.llm.budgets.budgets] == [("assistant", 1_000_000)]
+    assert (config.llm.rag.store, config.llm.rag.qdrant_url) == ("qdrant", "http://assistant-qdrant.support.svc:6333")
+    qdrant = find(docs, "Service", "assistant-qdrant")["spec"]
+    assert qdrant["ports"][0]["port"] == 6333
     gateway = find(docs, "Deployment", names.llm_gateway_name("assistant"))
     args = gateway["spec"]["template"]["spec"]["containers"][0]["args"]
     config_path = args[args.index("--config") + 1]
