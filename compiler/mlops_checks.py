@@ -35,22 +35,40 @@ def _prompt_problem(service: "ServicePlan", file: str) -> str | None:
     return None
 
 
+def _specs(service: "ServicePlan"):
+    """(location prefix, spec) for the base and every environment that changes the model or llm block:
+    environment overrides are checked too, at their own position."""
+    yield (), service.base
+    for env, spec in sorted(service.envs.items()):
+        override = service.base.environments.get(env) or {}
+        if "model" in override or "llm" in override:
+            yield ("environments", env), spec
+
+
 def prompt_files(service: "ServicePlan", spec_doc: LoadedDoc, config: "PlatformConfig") -> list[Diagnostic]:
     """Every prompt file exists, is UTF-8 and not empty: the compiler copies it into a ConfigMap."""
-    llm = service.base.llm
-    if llm is None:
-        return []
+    reported: set[str] = set()
     problems = []
-    for i, prompt in enumerate(llm.prompts):
-        message = _prompt_problem(service, prompt.file)
-        if message:
-            problems.append(spec_doc.diagnostic(("llm", "prompts", i, "file"), f"spec.llm.prompts[{i}].file: {message}"))
+    for prefix, spec in _specs(service):
+        for i, prompt in enumerate(spec.llm.prompts if spec.llm else []):
+            message = _prompt_problem(service, prompt.file)
+            if message and prompt.file not in reported:
+                reported.add(prompt.file)
+                where = "spec." + ".".join(map(str, prefix + ("llm", "prompts"))) + f"[{i}].file"
+                problems.append(spec_doc.diagnostic(prefix + ("llm", "prompts", i, "file"), f"{where}: {message}"))
     return problems
 
 
 def rollback_limits(service: "ServicePlan", spec_doc: LoadedDoc, config: "PlatformConfig") -> list[Diagnostic]:
-    return [spec_doc.diagnostic(loc, "spec." + ".".join(map(str, loc)) + ": " + message)
-            for loc, message in rollout_problems(service.base)]
+    seen: set[str] = set()
+    problems = []
+    for prefix, spec in _specs(service):
+        for loc, message in rollout_problems(spec):
+            text = "spec." + ".".join(map(str, prefix + loc)) + ": " + message
+            if message not in seen:
+                seen.add(message)
+                problems.append(spec_doc.diagnostic(prefix + loc, text))
+    return problems
 
 
 def llm_slo_names(service: "ServicePlan", spec_doc: LoadedDoc, config: "PlatformConfig") -> list[Diagnostic]:

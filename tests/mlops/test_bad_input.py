@@ -88,3 +88,22 @@ def test_bad_input_is_a_path_line_col_error(tmp_path, change, needle, expected):
     assert int(match["line"]) == _line_of(text, needle), problems[0]
     assert int(match["col"]) > 1
     assert re.search(expected, match["message"]), match["message"]
+
+
+def test_an_environment_override_is_checked_at_its_own_position(tmp_path):
+    text, problems = _load(tmp_path)
+    assert problems == []
+    override = ("  environments:\n    prod:\n      llm:\n        prompts:\n"
+                "          - {name: summarize, file: prompts/prod.md, version: 4, label: production}\n"
+                "      model:\n        rollout:\n          rollbackOn: {errorRatio: 3}\n")
+    path = tmp_path / "specs" / "scoring" / "platform.yaml"
+    path.write_text(text + override)
+    with pytest.raises(SpecError) as caught:
+        load_project(tmp_path / "specs")
+    messages = sorted(str(d) for d in caught.value.diagnostics)
+    full = path.read_text()
+    assert len(messages) == 2, messages
+    assert f":{_line_of(full, 'file: prompts/prod.md')}:" in messages[0] + messages[1]
+    assert any("spec.environments.prod.llm.prompts[0].file: prompt file 'prompts/prod.md' does not exist" in m
+               for m in messages)
+    assert any(f":{_line_of(full, 'errorRatio: 3')}:" in m and "looser than SLO 'http'" in m for m in messages)
