@@ -22,8 +22,8 @@ from runtime.aiops.service import AiopsService
 from runtime.aiops.sharding import ReplicaIdentity
 from runtime.config import RuntimeConfig
 from runtime.web.base import create_base_app
-from runtime.web.body import documented_body, register_schemas
-from runtime.web.errors import InputError
+from runtime.web.body import documented_body, parse_body, register_schemas
+from runtime.web.errors import InputError, error_responses
 
 _DESCRIPTION = """Anomaly detection on metric series (one score scale for every detector: above 1 is anomalous),
 a versioned model registry, root cause ranking and policy-driven remediation from Alertmanager webhooks.
@@ -86,10 +86,10 @@ def create_aiops_app(config: RuntimeConfig, executor_factory=KubernetesExecutor,
                                budget_lookup=prometheus.instant_value)
     app.state.aiops = {"service": service, "scorer": scorer, "engine": engine, "registry": registry}
 
-    register_schemas(app, [TrainRequest, DetectRequest])
+    register_schemas(app, [TrainRequest, DetectRequest, RcaRequest, AlertmanagerWebhook])
 
     @app.post("/train", response_model=TrainResponse, dependencies=[auth], tags=["aiops"],
-              openapi_extra=documented_body(TrainRequest),
+              openapi_extra=documented_body(TrainRequest), responses=error_responses(401, 413, 422, 502),
               summary="train one detector per metric and store them as a new registry version")
     async def train(http_request: Request) -> dict:
         request, arrays = await parse_series_body(http_request, TrainRequest)
@@ -101,7 +101,8 @@ def create_aiops_app(config: RuntimeConfig, executor_factory=KubernetesExecutor,
         return {"model_version": version, "trained": trained}
 
     @app.post("/detect", response_model=None, dependencies=[auth], tags=["aiops"],
-              responses={200: {"model": DetectResponse}}, openapi_extra=documented_body(DetectRequest),
+              responses={200: {"model": DetectResponse}, **error_responses(401, 404, 409, 413, 422, 502)},
+              openapi_extra=documented_body(DetectRequest),
               summary="score series with stored models; anomalous points merged into intervals")
     async def detect(http_request: Request) -> Response:
         request, arrays = await parse_series_body(http_request, DetectRequest)
@@ -114,13 +115,17 @@ def create_aiops_app(config: RuntimeConfig, executor_factory=KubernetesExecutor,
         return {"versions": await asyncio.to_thread(registry.listing)}
 
     @app.post("/rca", response_model=RcaResponse, dependencies=[auth], tags=["aiops"],
+              responses=error_responses(401, 413, 422, 502), openapi_extra=documented_body(RcaRequest),
               summary="rank the metrics of a service and its dependencies as root-cause candidates")
-    async def rca(request: RcaRequest) -> dict:
+    async def rca(http_request: Request) -> dict:
+        request = await parse_body(http_request, RcaRequest)
         return await analyser.analyse(request.service, request.start, request.end, request.series)
 
-    @app.post("/alerts", dependencies=[auth], tags=["aiops"],
+    @app.post("/alerts", dependencies=[auth], tags=["aiops"], responses=error_responses(401, 413, 422),
+              openapi_extra=documented_body(AlertmanagerWebhook),
               summary="Alertmanager webhook: remediation decisions (dry-run by default) and root cause")
-    async def alerts(webhook: AlertmanagerWebhook) -> dict:
+    async def alerts(http_request: Request) -> dict:
+        webhook = await parse_body(http_request, AlertmanagerWebhook)
         out = []
         for alert in webhook.alerts:
             decision = await engine.handle_alert(alert)

@@ -7,7 +7,9 @@ so alerts can use `aiops_anomaly_score > 1` whatever detector produced the score
   from the history, or none) plus the recent level; score = |value - expected| / (K robust sigmas).
 - "iforest": a scikit-learn IsolationForest over causal window features (level, differences, rolling
   statistics); its raw score is scaled so that the 99.9th percentile of training points sits at 1/1.2.
-- "ensemble": the mean of the two scores, so one detector alone must be very sure to cross 1.0.
+- "ensemble": the power mean of order 4 of the two scores, with the seasonal band. It behaves like the
+  larger score when both detectors agree, while one detector alone needs 2^(1/4) = 1.19 to cross 1.0,
+  so the noisier of the two cannot raise an alarm on its own with a borderline score.
 
 Scores are causal: the score of point i depends on the trained model and on points at or before i only.
 """
@@ -25,7 +27,7 @@ from runtime.aiops.features import (
     lagged_diff,
     robust_sigma,
     rolling_mean,
-    rolling_std,
+    rolling_median,
     sampling_step,
 )
 from runtime.aiops.forest import ForestTables
@@ -85,7 +87,11 @@ def _scale_floor(values: np.ndarray) -> float:
 
 @dataclass
 class SeasonalBaseline:
-    """Median/MAD per time-of-day bucket plus a trailing level (see module docstring)."""
+    """Median/MAD per time-of-day bucket plus a trailing level (see module docstring).
+
+    A bucket's sigma is the root mean square of its own robust sigma and the overall one: a bucket
+    holds few points, and its MAD alone is noisy enough to make ordinary points look anomalous.
+    """
     period: float
     n_buckets: int
     level_window: int
@@ -114,7 +120,7 @@ class SeasonalBaseline:
         residual = values - expected
         overall = max(robust_sigma(residual), 0.1 * float(np.std(residual)), _scale_floor(values))
         per_bucket = _bucket_stat(residual, buckets, n_buckets, robust_sigma, default=overall)
-        model.sigma = np.maximum(per_bucket, 0.5 * overall)
+        model.sigma = np.sqrt(0.5 * (per_bucket ** 2 + overall ** 2))
         train_z = np.abs(residual) / model.sigma[buckets]
         model.z_limit = CALIBRATION_MARGIN * max(BAND_SIGMAS, float(np.quantile(train_z, _Z_QUANTILE)))
         return model
@@ -188,19 +194,20 @@ class ForestDetector:
     scale: float
     raw_median: float
     raw_high: float
+    feature_low: np.ndarray
+    feature_high: np.ndarray
     tables: ForestTables
 
     def _features(self, ts: np.ndarray, values: np.ndarray) -> np.ndarray:
         deseasonalised = values - self.profile[bucket_index(ts, self.period, len(self.profile))]
         z = (deseasonalised - self.centre) / self.scale
-        short_prev = rolling_mean(z, _SHORT_WINDOW, exclude_current=True)
+        short_prev = rolling_median(z, _SHORT_WINDOW, exclude_current=True)
         long_prev = rolling_mean(z, _LONG_WINDOW, exclude_current=True)
         return np.column_stack((
             z,
             lagged_diff(z, 1),
             z - short_prev,
-            rolling_std(z, _SHORT_WINDOW),
-            rolling_mean(z, _SHORT_WINDOW) - long_prev,
+            rolling_median(z, _SHORT_WINDOW) - long_prev,
         ))
 
     @classmethod
@@ -210,10 +217,13 @@ class ForestDetector:
         scale = max(robust_sigma(deseasonalised), 0.1 * float(np.std(deseasonalised)), _scale_floor(values))
         forest = IsolationForest(n_estimators=_FOREST_TREES, max_samples=min(_FOREST_SAMPLES, len(values)),
                                  random_state=_SEED)
+        x = np.zeros((0, 0))
         detector = cls(forest=forest, period=seasonal.period, profile=seasonal.profile.copy(), centre=centre,
-                       scale=scale, raw_median=0.0, raw_high=1.0, tables=None)
+                       scale=scale, raw_median=0.0, raw_high=1.0, feature_low=x, feature_high=x, tables=None)
         x = detector._features(ts, values)
         forest.fit(x)
+        detector.feature_low = np.quantile(x, 1.0 - _IF_QUANTILE, axis=0)
+        detector.feature_high = np.quantile(x, _IF_QUANTILE, axis=0)
         detector.tables = ForestTables.from_forest(forest)
         raw = -detector.tables.score_samples(x)
         detector.raw_median = float(np.median(raw))
@@ -221,8 +231,17 @@ class ForestDetector:
         return detector
 
     def score(self, ts: np.ndarray, values: np.ndarray) -> np.ndarray:
-        raw = -self.tables.score_samples(self._features(ts, values))
-        return np.maximum(raw - self.raw_median, 0.0) / (CALIBRATION_MARGIN * (self.raw_high - self.raw_median))
+        """Calibrated forest score plus how far the furthest feature lies beyond its training range.
+
+        The second term (in units of that range) only matters for points outside what the forest was
+        trained on, where isolation depth saturates and can no longer tell "unusual" from "extreme".
+        """
+        x = self._features(ts, values)
+        raw = -self.tables.score_samples(x)
+        forest_score = np.maximum(raw - self.raw_median, 0.0) / (self.raw_high - self.raw_median)
+        spread = np.maximum(self.feature_high - self.feature_low, 1e-9)
+        beyond = np.maximum(x - self.feature_high, self.feature_low - x) / spread
+        return (forest_score + np.maximum(beyond.max(axis=1), 0.0)) / CALIBRATION_MARGIN
 
     def band(self, ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Seasonal profile plus the trailing short-window level, +- K training sigmas."""
@@ -234,7 +253,8 @@ class ForestDetector:
     def to_state(self) -> dict:
         return {"estimator": self.forest, "period": self.period, "profile": self.profile.copy(),
                 "centre": self.centre, "scale": self.scale, "raw_median": self.raw_median,
-                "raw_high": self.raw_high}
+                "raw_high": self.raw_high, "feature_low": self.feature_low.copy(),
+                "feature_high": self.feature_high.copy()}
 
     @classmethod
     def from_state(cls, state: dict) -> "ForestDetector":
@@ -244,7 +264,10 @@ class ForestDetector:
         return cls(forest=forest, period=float(state["period"]),
                    profile=np.asarray(state["profile"], dtype=np.float64), centre=float(state["centre"]),
                    scale=float(state["scale"]), raw_median=float(state["raw_median"]),
-                   raw_high=float(state["raw_high"]), tables=ForestTables.from_forest(forest))
+                   raw_high=float(state["raw_high"]),
+                   feature_low=np.asarray(state["feature_low"], dtype=np.float64),
+                   feature_high=np.asarray(state["feature_high"], dtype=np.float64),
+                   tables=ForestTables.from_forest(forest))
 
 
 class MetricModel:
@@ -272,7 +295,8 @@ class MetricModel:
                                upper=upper)
         base = self.seasonal.score(ts_arr, val_arr)
         if self.kind == "ensemble":
-            base.score = 0.5 * (base.score + self.forest.score(ts_arr, val_arr))
+            forest = self.forest.score(ts_arr, val_arr)
+            base.score = np.sqrt(np.sqrt(0.5 * (base.score ** 4 + forest ** 4)))
         return base
 
     def to_state(self) -> dict:

@@ -30,6 +30,19 @@ def rolling_mean(x: np.ndarray, window: int, exclude_current: bool = False) -> n
     return out
 
 
+def rolling_median(x: np.ndarray, window: int, exclude_current: bool = False) -> np.ndarray:
+    """Trailing median, robust to a single spike; before the window fills, x[0] stands in for the
+    missing earlier points."""
+    if len(x) == 0:
+        return x.astype(np.float64)
+    padded = np.concatenate((np.full(window, x[0], dtype=np.float64), x))
+    if exclude_current:
+        padded = padded[:-1]
+    else:
+        padded = padded[1:]
+    return np.median(np.lib.stride_tricks.sliding_window_view(padded, window), axis=1)
+
+
 def rolling_std(x: np.ndarray, window: int) -> np.ndarray:
     """Trailing population standard deviation over the window ending at i (inclusive)."""
     centred = x - (x[0] if len(x) else 0.0)
