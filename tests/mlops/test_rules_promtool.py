@@ -126,3 +126,35 @@ def test_model_drift_high_fires_and_routes_to_the_retrain_job(tmp_path):
                   {"eval_time": "60m", "alertname": names.ALERT_MODEL_DRIFT, "exp_alerts": [
                       {"exp_labels": expected}]}]}]
     _promtool_test(tmp_path, rules, tests)
+
+
+def test_cost_budget_alerts_follow_the_spend_rate_and_the_daily_total(tmp_path):
+    t = example_target("assistant")
+    assert t.spec.llm.costBudget.dailyUSD == 50
+    rules = llm_rules.budget_rules(t)
+
+    def spend(usd_per_minute_per_pod: float) -> list[dict]:
+        return [{"series": f'{names.METRIC_LLM_COST}{{{GATEWAY},pod="{pod}",model="gpt-4o-mini"}}',
+                 "values": f"0+{usd_per_minute_per_pod}x200"} for pod in PODS]
+
+    burn = {**BASE_LABELS, "severity": "ticket"}
+    tests = [
+        {   # 0.2 USD a minute: 288 USD a day at this rate, 5.76x the budget; 25 USD (50%) spent at 125m.
+            "input_series": spend(0.1),
+            "alert_rule_test": [
+                {"eval_time": "90m", "alertname": names.ALERT_LLM_COST_BUDGET_BURN, "exp_alerts": [
+                    {"exp_labels": burn}]},
+                {"eval_time": "110m", "alertname": names.ALERT_LLM_COST_BUDGET_SPENT, "exp_alerts": []},
+                {"eval_time": "130m", "alertname": names.ALERT_LLM_COST_BUDGET_SPENT, "exp_alerts": [
+                    {"exp_labels": {**BASE_LABELS, "severity": "ticket", "threshold": "50"}}]},
+            ],
+        },
+        {   # 0.02 USD a minute: 28.8 USD a day, inside the budget.
+            "input_series": spend(0.01),
+            "alert_rule_test": [
+                {"eval_time": "180m", "alertname": names.ALERT_LLM_COST_BUDGET_BURN, "exp_alerts": []},
+                {"eval_time": "180m", "alertname": names.ALERT_LLM_COST_BUDGET_SPENT, "exp_alerts": []},
+            ],
+        },
+    ]
+    _promtool_test(tmp_path, rules, tests)
