@@ -212,7 +212,7 @@ def parse_yaml(text_or_bytes: str | bytes, path: str) -> LoadedDoc:
         raise SpecError([Diagnostic(path, line, col, f"invalid YAML: {_syntax_problem(exc, text, line, col)}")]) from None
     except yaml.YAMLError as exc:
         raise SpecError([Diagnostic(path, 1, 1, f"invalid YAML: {exc}")]) from None
-    if root is None:
+    if root is None or (isinstance(root, ScalarNode) and root.tag.endswith(":null") and not root.value):
         raise SpecError([Diagnostic(path, 1, 1, "the file is empty; a spec needs apiVersion, kind, "
                                                 "metadata and spec (see `platformc init`)")])
     converter = _Converter(path)
