@@ -19,7 +19,7 @@ from runtime.llm.schemas import (ChatRequest, RagIngestRequest, RagIngestRespons
 from runtime.llm.upstream import LOCAL_ECHO, HttpUpstream, LocalEchoUpstream
 from runtime.web.base import create_base_app
 from runtime.web.body import documented_body, parse_body, register_schemas
-from runtime.web.errors import InputError
+from runtime.web.errors import InputError, error_responses
 
 _DESCRIPTION = """OpenAI-compatible gateway: forwards chat completions to the configured upstream and records
 requests, tokens, latency, time to first token and cost per model and prompt version; enforces daily
@@ -70,12 +70,17 @@ def create_llm_app(config: RuntimeConfig, tracer_provider=None, qdrant_transport
     gateway = Gateway(settings, upstream, prompts, budgets, metrics, spans)
     app.state.llm = {"gateway": gateway, "store": store, "budgets": budgets}
 
-    register_schemas(app, [ChatRequest])
+    register_schemas(app, [ChatRequest, RagIngestRequest, RagQueryRequest])
 
     require_token = ctx.require_token
 
     @app.post("/v1/chat/completions", tags=["llm"], response_model=None,
               openapi_extra=documented_body(ChatRequest),
+              responses={200: {"description": "the upstream's completion (JSON), or SSE chunks when stream=true",
+                               "content": {"application/json": {"schema": {"type": "object"}},
+                                           "text/event-stream": {"schema": {
+                                               "type": "object", "properties": {"data": {"type": "string"}}}}}},
+                         **error_responses(401, 404, 413, 422, 429, 502)},
               summary="OpenAI-compatible chat completion, streamed (SSE) or not; needs the bearer token")
     async def chat_completions(request: Request) -> Response:
         await require_token(request)  # called directly: FastAPI's dependency solving is slow on this hot path
@@ -92,8 +97,11 @@ def create_llm_app(config: RuntimeConfig, tracer_provider=None, qdrant_transport
         return {"prompts": prompts.summary()}
 
     @app.post("/v1/rag/ingest", dependencies=[auth], tags=["rag"], response_model=RagIngestResponse,
+              responses=error_responses(401, 409, 413, 422, 502),
+              openapi_extra=documented_body(RagIngestRequest),
               summary="chunk, embed and store documents (same id replaces the earlier version)")
-    async def rag_ingest(body: RagIngestRequest) -> dict:
+    async def rag_ingest(request: Request) -> dict:
+        body = await parse_body(request, RagIngestRequest)
         if len(body.documents) > settings.rag.max_documents_per_request:
             raise InputError("body.documents", f"at most {settings.rag.max_documents_per_request} documents")
         ids = [document.id for document in body.documents]
@@ -107,8 +115,11 @@ def create_llm_app(config: RuntimeConfig, tracer_provider=None, qdrant_transport
         return {"collection": body.collection, "embedder": embedder.name, "documents": len(ids), "chunks": chunks}
 
     @app.post("/v1/rag/query", dependencies=[auth], tags=["rag"], response_model=RagQueryResponse,
+              responses=error_responses(401, 409, 413, 422, 502),
+              openapi_extra=documented_body(RagQueryRequest),
               summary="nearest chunks to a query by cosine similarity")
-    async def rag_query(body: RagQueryRequest) -> dict:
+    async def rag_query(request: Request) -> dict:
+        body = await parse_body(request, RagQueryRequest)
         try:
             matches = await asyncio.to_thread(store.query, body.collection, body.query, body.top_k)
         except ValueError as exc:

@@ -6,6 +6,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 log = logging.getLogger("runtime.errors")
 
@@ -18,6 +19,29 @@ class InputError(Exception):
         self.path = path
         self.message = message
         self.status_code = status_code
+
+
+class FieldError(BaseModel):
+    path: str
+    message: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: a message, and for 422 the offending fields by path (e.g. body.series.cpu.3)."""
+    detail: str
+    errors: list[FieldError] | None = None
+
+
+_ERROR_TEXT = {401: "missing or wrong bearer token", 404: "unknown model, prompt or metric",
+               409: "stored model refused (integrity/safety check) or store conflict",
+               413: "request body over server.max_body_bytes", 422: "invalid input, with field paths",
+               429: "token budget used up", 502: "dependency (Prometheus, LLM upstream, Qdrant) failed"}
+
+
+def error_responses(*codes: int) -> dict:
+    """`responses=` entries documenting error answers in the OpenAPI schema."""
+    return {code: {"model": ErrorBody, "description": _ERROR_TEXT[code]} for code in codes}
 
 
 class UpstreamError(Exception):
