@@ -9,7 +9,8 @@ import time
 
 current_trace_id: contextvars.ContextVar[str] = contextvars.ContextVar("current_trace_id", default="")
 
-_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()) | {"message", "asctime"}
+_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()) | {
+    "message", "asctime", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):
