@@ -32,6 +32,7 @@ Every decision goes to the audit log (JSON lines) and `aiops_remediation_decisio
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -273,7 +274,8 @@ class RemediationEngine:
             return self._record(decision, "dry_run", f"would run {rule.action} on {target.namespace}/{target.name} "
                                                      f"with {dict(rule.params)}")
         try:
-            result = self.executor().execute(rule.action, target, dict(rule.params))
+            executor = self.executor()
+            result = await asyncio.to_thread(executor.execute, rule.action, target, dict(rule.params))
         except Exception as exc:
             return self._record(decision, "failed", f"{exc.__class__.__name__}: {exc}")
         return self._record(decision, "executed", result)
