@@ -2,7 +2,8 @@
 
 Starts on 127.0.0.1: the echo upstream (an OpenAI-compatible server), the LLM gateway in front of it,
 and the AIOps role. Measures
-- `/detect` latency for one request of 20 metrics x 1,000 points (models trained first);
+- `/detect` latency for one request of 20 metrics x 1,000 points (models trained first), and as its
+  baseline the detectors alone scoring the same series in this process (no HTTP, no JSON);
 - gateway overhead: the same chat request sent alternately to the upstream directly and through the
   gateway, overhead = gateway percentile - direct percentile;
 - requests per second through the gateway (and directly, for reference) with concurrent clients.
@@ -46,6 +47,11 @@ def synthetic(n: int, start: float, seed: int) -> list[list[float]]:
     return [[float(a), float(b)] for a, b in zip(ts, values)]
 
 
+def detect_payload() -> dict:
+    detect_start = 1_700_000_000.0 + 7 * 288 * STEP
+    return {"series": {f"metric_{i}": synthetic(DETECT_POINTS, detect_start, 100 + i) for i in range(METRICS)}}
+
+
 def bench_detect(base: str, rounds: int) -> dict:
     start = 1_700_000_000.0
     train_points = 7 * 288
@@ -53,9 +59,7 @@ def bench_detect(base: str, rounds: int) -> dict:
         series = {f"metric_{i}": synthetic(train_points, start, i) for i in range(METRICS)}
         trained = client.post("/train", json={"series": series})
         trained.raise_for_status()
-        detect_start = start + train_points * STEP
-        payload = {"series": {f"metric_{i}": synthetic(DETECT_POINTS, detect_start, 100 + i) for i in range(METRICS)}}
-        body = json.dumps(payload).encode()
+        body = json.dumps(detect_payload()).encode()
         headers = {**AUTH, "content-type": "application/json"}
         for _ in range(3):
             client.post("/detect", content=body, headers=headers).raise_for_status()
@@ -94,22 +98,45 @@ def bench_overhead(direct: str, gateway: str, rounds: int) -> dict:
 
 
 async def _load(url: str, seconds: float, concurrency: int) -> float:
-    body = json.dumps({"model": "bench-model", "messages": [{"role": "user", "content": "load"}]})
+    """Completed requests per second with `concurrency` clients (aiohttp: httpx's async client would be
+    the bottleneck here)."""
+    import aiohttp
+
+    body = json.dumps({"model": "bench-model", "messages": [{"role": "user", "content": "load"}]}).encode()
     headers = {"content-type": "application/json", **AUTH}
     done = 0
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=10, limits=limits) as client:
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
         deadline = time.perf_counter() + seconds
 
         async def worker():
             nonlocal done
             while time.perf_counter() < deadline:
-                reply = await client.post(url, content=body, headers=headers)
-                reply.raise_for_status()
+                async with session.post(url, data=body, headers=headers) as reply:
+                    await reply.read()
+                    if reply.status != 200:
+                        raise RuntimeError(f"{url} answered {reply.status}")
                 done += 1
         began = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         return done / (time.perf_counter() - began)
+
+
+def bench_scoring_only(state_dir: Path, payload: dict, rounds: int) -> dict:
+    """Baseline: the same 20 series scored in this process with the stored models, no HTTP, no JSON."""
+    from runtime.aiops.registry import ModelRegistry
+
+    registry = ModelRegistry(state_dir / "models", 50 * 1_048_576)
+    models = {name: registry.load(registry.find(name, None)) for name in payload["series"]}
+    arrays = {name: np.asarray(points, dtype=float) for name, points in payload["series"].items()}
+    latencies = []
+    for _ in range(rounds):
+        began = time.perf_counter()
+        for name, array in arrays.items():
+            models[name].score(array[:, 0], array[:, 1])
+        latencies.append(time.perf_counter() - began)
+    return {"scoring_only_p50_ms": percentile(latencies, 50) * 1000,
+            "scoring_only_p99_ms": percentile(latencies, 99) * 1000}
 
 
 def main() -> int:
@@ -135,6 +162,7 @@ def main() -> int:
         gateway = f"http://127.0.0.1:{llm_port}"
         figures = {"cpus": os.cpu_count()}
         figures.update(bench_detect(f"http://127.0.0.1:{aiops_port}", detect_rounds))
+        figures.update(bench_scoring_only(work / "state", detect_payload(), detect_rounds))
         figures.update(bench_overhead(direct, gateway, overhead_rounds))
         figures["gateway_rps"] = asyncio.run(_load(f"{gateway}/v1/chat/completions", load_seconds, 16))
         figures["direct_rps"] = asyncio.run(_load(f"{direct}/v1/chat/completions", load_seconds, 16))
