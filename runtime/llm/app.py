@@ -20,6 +20,7 @@ from runtime.llm.upstream import LOCAL_ECHO, HttpUpstream, LocalEchoUpstream
 from runtime.web.base import create_base_app
 from runtime.web.body import documented_body, parse_body, register_schemas
 from runtime.web.errors import InputError, error_responses
+from runtime.web.tracing import tracer_provider_from_env
 
 _DESCRIPTION = """OpenAI-compatible gateway: forwards chat completions to the configured upstream and records
 requests, tokens, latency, time to first token and cost per model and prompt version; enforces daily
@@ -54,12 +55,17 @@ def create_llm_app(config: RuntimeConfig, tracer_provider=None, qdrant_transport
                 "rag": {"ok": True, "embedder": embedder.name, "store": settings.rag.store,
                         "persisted": settings.rag.store == "qdrant" or settings.rag.store_path is not None}}
 
+    owned_provider = None if tracer_provider is not None else tracer_provider_from_env("llm-gateway")
+    tracer_provider = tracer_provider or owned_provider
+
     @contextlib.asynccontextmanager
     async def lifespan(_app):
         try:
             yield
         finally:
             await upstream.aclose()
+            if owned_provider is not None:
+                await asyncio.to_thread(owned_provider.shutdown)
 
     ctx = create_base_app(config, "llm", "platform runtime: LLM gateway", _DESCRIPTION, readiness, lifespan)
     app, auth = ctx.app, Depends(ctx.require_token)

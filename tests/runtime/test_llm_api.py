@@ -239,3 +239,43 @@ def test_unreachable_upstream_gives_502_and_is_counted(tmp_path):
     assert plain.status_code == 502 and "failed" in plain.json()["detail"]
     assert streamed.status_code == 502
     assert sample(metrics, "llm_requests_total", {"model": "m", "status": "502"}) == 2
+
+
+def test_spans_are_exported_over_otlp_when_configured(monkeypatch):
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    received: list[tuple[str, bytes]] = []
+
+    class Collector(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append((self.path, self.rfile.read(int(self.headers["content-length"]))))
+            self.send_response(200)
+            self.send_header("content-type", "application/x-protobuf")
+            self.end_headers()
+
+        def log_message(self, *args):
+            return None
+
+    server = HTTPServer(("127.0.0.1", 0), Collector)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{server.server_port}")
+        with TestClient(create_app("llm", RuntimeConfig())) as client:
+            assert chat(client, {"model": "m", "messages": [{"role": "user", "content": "x"}]}).status_code == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert received and received[0][0] == "/v1/traces"
+    request = ExportTraceServiceRequest()
+    request.ParseFromString(received[0][1])
+    resource = request.resource_spans[0]
+    service = {a.key: a.value.string_value for a in resource.resource.attributes}["service.name"]
+    span = resource.scope_spans[0].spans[0]
+    attributes = {a.key: a.value for a in span.attributes}
+    assert service == "llm-gateway" and span.name == "chat m"
+    assert attributes["gen_ai.request.model"].string_value == "m"
+    assert attributes["gen_ai.usage.output_tokens"].int_value == 3
