@@ -5,8 +5,9 @@ import json
 
 import yaml
 
+from tests.delivery.checkov_runner import json_reports, run_checkov
 from tests.delivery.paths import SECURITY
-from tests.tools import REPO, require_tool, run_tool
+from tests.tools import require_tool, run_tool
 
 
 def baseline_findings() -> set[tuple[str, str, str]]:
@@ -20,13 +21,10 @@ def baseline_findings() -> set[tuple[str, str, str]]:
 
 
 def test_repository_has_no_unexplained_secret():
-    checkov = require_tool("checkov")
-    result = run_tool([checkov, "--config-file", ".security/checkov-secrets.yaml", "-d", ".", "-o", "json"], cwd=REPO, timeout=300)
-    report = json.loads(result.stdout)
-    reports = report if isinstance(report, list) else [report]
+    result = run_checkov(["--config-file", ".security/checkov-secrets.yaml", "-d", ".", "-o", "json"])
     failed = [
-        f"{check['check_id']} {check['file_path']}:{check['file_line_range'][0]}"
-        for entry in reports if entry.get("check_type") == "secrets"
+        f"{check['check_id']} {check['file_path']} (resource {check['resource']})"
+        for entry in json_reports(result, "secrets")
         for check in entry["results"]["failed_checks"]
     ]
     assert failed == [], "possible secrets committed:\n" + "\n".join(failed)
@@ -40,3 +38,29 @@ def test_every_baseline_entry_has_a_written_reason():
     for entry in reasons:
         assert len(entry["reason"].strip()) >= 30, f"reason for {entry['file']} is too short to explain anything"
     assert explained == baseline_findings()
+
+
+def test_secret_scan_configuration_still_catches_a_planted_key(tmp_path):
+    """Guards against a config that silently skips everything: a fake AWS key must be reported."""
+    fake_key_id = "AKIA" + "Z7QX3MPL2VBN4KDA"
+    fake_secret = "wJalr" + "XUtnFEMI/K7MDENG/bPxRfiCY" + "EXAMPLEKEY"
+    (tmp_path / "settings.py").write_text(
+        f'AWS_ACCESS_KEY_ID = "{fake_key_id}"\nAWS_SECRET_ACCESS_KEY = "{fake_secret}"\n', encoding="utf-8"
+    )
+    result = run_checkov(["--config-file", ".security/checkov-secrets.yaml", "-d", str(tmp_path), "-o", "json"])
+    failed = [check["check_id"] for entry in json_reports(result, "secrets") for check in entry["results"]["failed_checks"]]
+    assert failed, "the secret scan missed a planted AWS access key"
+    assert result.returncode != 0
+
+
+def test_hadolint_configuration_is_valid_and_enforces_trusted_registries(tmp_path):
+    hadolint = require_tool("hadolint")
+    good = tmp_path / "Dockerfile.good"
+    good.write_text('FROM python:3.11-slim\nUSER 65532\nCMD ["python", "-V"]\n', encoding="utf-8")
+    untrusted = tmp_path / "Dockerfile.untrusted"
+    untrusted.write_text('FROM quay.io/example/app:1.0\nUSER 65532\nCMD ["app"]\n', encoding="utf-8")
+    config = str(SECURITY / "hadolint.yaml")
+    clean = run_tool([hadolint, "--no-color", "--config", config, str(good)], timeout=60)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    flagged = run_tool([hadolint, "--no-color", "--config", config, str(untrusted)], timeout=60)
+    assert flagged.returncode != 0 and "DL3026" in flagged.stdout

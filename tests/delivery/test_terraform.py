@@ -1,14 +1,14 @@
 """Terraform under terraform/: parses, is fmt-clean, passes checkov, and keeps the project's conventions."""
 from __future__ import annotations
 
-import json
 import re
 
 import hcl2
 import pytest
 
+from tests.delivery.checkov_runner import json_reports, run_checkov
 from tests.delivery.paths import ENVIRONMENTS, TERRAFORM, load_script, terraform_files
-from tests.tools import REPO, require_tool, run_tool
+from tests.tools import REPO
 
 SKIP_COMMENT = re.compile(r"#\s*checkov:skip=(?P<check>[A-Z0-9_]+)(?::(?P<reason>.*))?")
 
@@ -69,15 +69,8 @@ def test_fmt_check_flags_a_badly_formatted_file(tmp_path):
 
 @pytest.fixture(scope="module")
 def checkov_report():
-    checkov = require_tool("checkov")
-    result = run_tool(
-        [checkov, "--config-file", ".security/checkov-terraform.yaml", "-d", "terraform", "-o", "json"],
-        cwd=REPO, timeout=300,
-    )
-    assert result.stdout.strip(), f"checkov printed nothing: {result.stderr[-2000:]}"
-    report = json.loads(result.stdout)
-    reports = report if isinstance(report, list) else [report]
-    terraform = [entry for entry in reports if entry.get("check_type") == "terraform"]
+    result = run_checkov(["--config-file", ".security/checkov-terraform.yaml", "-d", "terraform", "-o", "json"])
+    terraform = json_reports(result, "terraform")
     assert len(terraform) == 1, f"expected one terraform report, got {[entry.get('check_type') for entry in reports]}"
     return terraform[0], result.returncode
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.delivery.checkov_runner import run_checkov
 from tests.delivery.paths import CI_RUN, WORKFLOWS
 from tests.delivery.shell_commands import commands
 from tests.tools import REPO, require_tool, run_tool
@@ -252,11 +253,7 @@ def test_workflows_pass_yamllint():
 
 
 def test_checkov_passes_the_workflows():
-    checkov = require_tool("checkov")
-    result = run_tool(
-        [checkov, "--framework", "github_actions", "--skip-download", "--compact", "--quiet", "-d", ".github/workflows"],
-        cwd=REPO, timeout=300,
-    )
+    result = run_checkov(["--framework", "github_actions", "--skip-download", "--compact", "--quiet", "-d", ".github/workflows"])
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     passed = re.search(r"Passed checks: (\d+), Failed checks: 0", result.stdout)
     assert passed and int(passed[1]) > 0, "checkov scanned no workflow"
