@@ -21,13 +21,15 @@ _scandir, _listdir = os.scandir, os.listdir
 class _Reversed:
     def __init__(self, iterator):
         with iterator:
-            self._entries = list(iterator)[::-1]
+            self._entries = iter(list(iterator)[::-1])
     def __enter__(self):
         return self
     def __exit__(self, *exc):
         return False
     def __iter__(self):
-        return iter(self._entries)
+        return self
+    def __next__(self):
+        return next(self._entries)
     def close(self):
         pass
 
@@ -65,6 +67,11 @@ def two_compiles(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     first = copy_specs(tmp_path_factory.mktemp("first"), reverse=False)
     second = copy_specs(tmp_path_factory.mktemp("second"), reverse=True)
     compile_in_child(first, PLAIN, "1")
+    # The second tree is reached by an update (so the writer walks an existing tree, in reverse order too).
+    held_back = sorted((second / "specs").glob("*/platform.yaml"))[0].parent
+    held_back.rename(second / "held-back")
+    compile_in_child(second, PLAIN, "7")
+    (second / "held-back").rename(held_back)
     compile_in_child(second, REVERSED_LISTINGS, "4242")
     return first / "generated", second / "generated"
 
