@@ -1,9 +1,10 @@
 """OpenTelemetry settings of a service's container: where spans go and what they are called.
 
-Standard OTEL_* variables, read by every OpenTelemetry SDK's auto-configuration. The environment is not set
-here: the platform's Collector stamps `deployment.environment` on every span it receives (one Collector per
-cluster), so the base and every overlay carry the same values and no overlay has to patch them. A variable
-the spec sets itself wins.
+Standard OTEL_* variables, read by every OpenTelemetry SDK's auto-configuration: OTLP over HTTP (the spec's
+default protocol, and the exporter the platform runtime ships) to the Collector's port 4318. The environment
+is not set here: the platform's Collector stamps `deployment.environment` on every span it receives (one
+Collector per cluster), so the base and every overlay carry the same values and no overlay has to patch them.
+A variable the spec sets itself wins.
 """
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from ..plan import Target
 
 def otel_env(t: Target) -> list[dict]:
     collector = (f"http://{names.OTEL_COLLECTOR_SERVICE}.{t.config.spec.monitoringNamespace}.svc:"
-                 f"{names.OTLP_GRPC_PORT}")
+                 f"{names.OTLP_HTTP_PORT}")
     defaults = [{"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": collector},
-                {"name": "OTEL_EXPORTER_OTLP_PROTOCOL", "value": "grpc"},
+                {"name": "OTEL_EXPORTER_OTLP_PROTOCOL", "value": "http/protobuf"},
                 {"name": "OTEL_RESOURCE_ATTRIBUTES", "value": f"service.namespace={t.namespace}"},
                 {"name": "OTEL_SERVICE_NAME", "value": t.name}]
     own = set(t.spec.env) | set(t.spec.secretEnv)

@@ -234,3 +234,21 @@ def test_a_bad_platform_section_is_a_clear_error(tmp_path, old, new, message):
     number = int(re.search(r"platform-config\.yaml:(\d+):\d+:", line).group(1))
     lines = config.read_text().splitlines()
     assert number > lines.index("  platform:"), "the diagnostic points into the platform section"
+
+
+def test_services_send_spans_to_the_platform_collector(platform, documents, project):
+    collector = _release(platform["prod"], names.OTEL_COLLECTOR_SERVICE)["spec"]
+    receivers = collector["values"]["config"]["receivers"]["otlp"]["protocols"]
+    assert receivers["http"]["endpoint"].endswith(f":{names.OTLP_HTTP_PORT}")
+    assert collector["releaseName"] == names.OTEL_COLLECTOR_SERVICE
+    endpoint = (f"http://{names.OTEL_COLLECTOR_SERVICE}.{project.config.spec.monitoringNamespace}.svc:"
+                f"{names.OTLP_HTTP_PORT}")
+    for service in project.services:
+        deployment = documents[f"{names.service_dir(service.name)}/base/deployment-{service.name}.yaml"]
+        env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == endpoint
+        assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] == "http/protobuf"
+        assert env["OTEL_SERVICE_NAME"] == service.name
+    pipelines = collector["values"]["config"]["service"]["pipelines"]
+    assert "otlp/tempo" in pipelines["traces"]["exporters"] and "spanmetrics" in pipelines["traces"]["exporters"]
+    assert pipelines["metrics/spanmetrics"]["exporters"] == ["prometheusremotewrite"]
