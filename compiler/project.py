@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from .checks import run_checks
 from .diagnose import validation_diagnostics
-from .errors import Diagnostic, SpecError
+from .errors import Diagnostic, PlatformError, SpecError
 from .loader import LoadedDoc, load_yaml
 from .merge import deep_merge, subdoc, without
 from .spec.base import DNS_LABEL
@@ -172,6 +172,10 @@ def load_project(specs_dir: Path, files: list[Path] | None = None, reuse: Reuse 
     `reuse(spec_file)` may return an already resolved plan (and its warnings) for a spec whose inputs did
     not change since it was last validated; see compiler/cache.py.
     """
+    if files is None and not specs_dir.is_dir():
+        # Compiling "no services" here would prune every service from the output.
+        raise PlatformError(f"the specs folder '{specs_dir}' does not exist; run platformc from the repository "
+                            "root or pass --specs DIR")
     problems: list[Diagnostic] = []
     try:
         config, config_doc = load_config(specs_dir)

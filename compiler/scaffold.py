@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import Diagnostic, OutputError, SpecError
+from .errors import OutputError, PlatformError
 from .loader import parse_yaml
 from .spec.base import DNS_LABEL
 
@@ -13,10 +13,10 @@ TEMPLATE = Path(__file__).parent / "templates" / "platform.yaml.j2"
 def scaffold(specs: Path, name: str, team: str, image: str | None, port: int) -> Path:
     import jinja2
 
-    for label, value in (("NAME", name), ("--team", team)):
-        if not DNS_LABEL.match(value) or len(value) > (40 if label == "NAME" else 63):
-            raise SpecError([Diagnostic(label, 1, 1, f"'{value}' is not a DNS label; use lower-case letters, "
-                                                      "digits and '-'")])
+    for label, value, longest in (("NAME", name, 40), ("--team", team, 63)):
+        if not DNS_LABEL.match(value) or len(value) > longest:
+            raise PlatformError(f"{label} '{value}' is not a DNS label: use at most {longest} lower-case letters, "
+                                "digits and '-', starting and ending with a letter or digit (e.g. 'checkout')")
     target = specs / name / "platform.yaml"
     if target.exists():
         raise OutputError(f"{target} already exists; edit it instead")
