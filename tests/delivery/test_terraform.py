@@ -181,3 +181,26 @@ def test_prod_follows_the_promotion_branch_and_the_others_follow_main():
     assert branches == {"dev": "main", "staging": "main", "prod": "release/prod"}
     promotion = (REPO / ".github" / "workflows" / "promote-prod.yml").read_text(encoding="utf-8")
     assert "RELEASE_BRANCH: release/prod" in promotion
+
+
+def test_environment_roots_differ_only_where_environments_should():
+    """The three roots are copies a user edits per environment; keep the copies from drifting apart."""
+    roots = {env: TERRAFORM / "envs" / env for env in ENVIRONMENTS}
+    for name in ("versions.tf", "providers.tf", "outputs.tf", "terraform.tfvars.example"):
+        texts = {env: (root / name).read_text(encoding="utf-8") for env, root in roots.items()}
+        assert len(set(texts.values())) == 1, f"{name} differs between environments"
+    variables = {env: module_blocks(root, "variable") for env, root in roots.items()}
+    per_env_defaults = {"vpc_cidr", "flux_branch"}
+    for name, (_, dev_body) in variables["dev"].items():
+        for env in ENVIRONMENTS[1:]:
+            body = variables[env][name][1]
+            if name in per_env_defaults:
+                body, dev_body_cmp = {**body, "default": None}, {**dev_body, "default": None}
+            else:
+                dev_body_cmp = dev_body
+            assert body == dev_body_cmp, f"variable {name} differs between dev and {env}"
+    assert {env: set(found) for env, found in variables.items()} == {env: set(variables["dev"]) for env in ENVIRONMENTS}
+    cidrs = {variables[env]["vpc_cidr"][1]["default"] for env in ENVIRONMENTS}
+    assert len(cidrs) == len(ENVIRONMENTS), "environments must not share a VPC CIDR"
+    modules = {env: {name: body for name, (_, body) in module_blocks(root, "module").items()} for env, root in roots.items()}
+    assert modules["dev"] == modules["staging"] == modules["prod"], "module calls differ between environments"
