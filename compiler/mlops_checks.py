@@ -17,6 +17,9 @@ MAX_PROMPT_BYTES = 256 * 1024
 
 def _prompt_problem(service: "ServicePlan", file: str) -> str | None:
     path = service.spec_dir / file
+    if not path.resolve().is_relative_to(service.spec_dir.resolve()):
+        return (f"prompt file '{file}' is outside the spec's folder; keep prompts beside platform.yaml "
+                "(e.g. prompts/<name>.md) so the service owns them")
     if not path.is_file():
         return (f"prompt file '{file}' does not exist (looked for {path}); create it or fix the path, which is "
                 "relative to the spec's folder")
@@ -82,4 +85,19 @@ def llm_slo_names(service: "ServicePlan", spec_doc: LoadedDoc, config: "Platform
             for i, slo in enumerate(llm.slos) if slo.name in taken]
 
 
-MLOPS_CHECKS = [prompt_files, rollback_limits, llm_slo_names]
+def rollout_provider(service: "ServicePlan", spec_doc: LoadedDoc, config: "PlatformConfig") -> list[Diagnostic]:
+    """A canary can only use the traffic provider the platform's Flagger was installed for."""
+    platform = config.spec.platform.meshProvider
+    problems = []
+    for prefix, spec in _specs(service):
+        provider = spec.model.rollout.provider if spec.model else None
+        if provider and provider != platform:
+            where = "spec." + ".".join(map(str, prefix + ("model", "rollout", "provider")))
+            problems.append(spec_doc.diagnostic(
+                prefix + ("model", "rollout", "provider"),
+                f"{where}: '{provider}' is not the platform's Flagger provider ('{platform}'); remove the field "
+                f"or set platform.meshProvider: {provider} in platform-config.yaml (and install that mesh)"))
+    return problems
+
+
+MLOPS_CHECKS = [prompt_files, rollback_limits, llm_slo_names, rollout_provider]

@@ -14,7 +14,7 @@ import yaml
 from .. import conventions as names
 from ..plan import Target
 from ..spec.llm import LlmSpec
-from . import pods
+from . import pods, telemetry
 
 ROLE = "llm-gateway"
 STATE_DIR = "/var/lib/runtime"
@@ -127,6 +127,7 @@ def _deployment(t: Target, config: dict, prompt_maps: list[dict]) -> dict:
     if llm.apiKeySecret is not None:
         env.append({"name": API_KEY_ENV, "valueFrom": {"secretKeyRef": {"name": llm.apiKeySecret.secret,
                                                                         "key": llm.apiKeySecret.key}}})
+    env += telemetry.otel_env(t, service_name=name)
     port = names.LLM_GATEWAY_PORT
     container = {
         "name": "gateway", "image": llm.gateway.image or names.RUNTIME_IMAGE, "imagePullPolicy": "Always",
@@ -192,7 +193,8 @@ def upstream_egress(t: Target) -> list[dict]:
 
 
 def _network_policy(t: Target, store_egress: list[dict]) -> dict:
-    """Ingress from the service's namespace and monitoring; egress to DNS, the upstream and the vector store."""
+    """Ingress from the service's namespace and monitoring; egress to DNS, the upstream, the vector store and
+    the OpenTelemetry Collector (spans)."""
     name = gateway_name(t)
     monitoring = {"namespaceSelector": {"matchLabels": {
         names.LABEL_NAMESPACE_NAME: t.config.spec.monitoringNamespace}}}
@@ -202,7 +204,8 @@ def _network_policy(t: Target, store_egress: list[dict]) -> dict:
                      "policyTypes": ["Ingress", "Egress"],
                      "ingress": [{"from": [{"podSelector": {}}, monitoring],
                                   "ports": [{"port": names.LLM_GATEWAY_PORT, "protocol": "TCP"}]}],
-                     "egress": [pods.dns_egress(), *upstream_egress(t), *store_egress]}}
+                     "egress": [pods.dns_egress(), *upstream_egress(t), *store_egress,
+                                {"to": [monitoring], "ports": [{"port": names.OTLP_HTTP_PORT, "protocol": "TCP"}]}]}}
 
 
 def gateway(t: Target) -> list[dict]:

@@ -67,11 +67,12 @@ def canary(t: Target) -> list[dict]:
                 "thresholdRange": {"max": limits[metric]}}
                for metric in (ERROR_RATIO, LATENCY_P99) if limits.get(metric) is not None]
     analysis: dict = {"interval": rollout.interval, "threshold": rollout.threshold, "metrics": metrics}
-    if rollout.provider == "kubernetes":
+    provider = rollout.provider or t.config.spec.platform.meshProvider
+    if provider == "kubernetes":
         analysis["iterations"] = -(-rollout.maxWeight // rollout.stepWeight)
     else:
         analysis.update(stepWeight=rollout.stepWeight, maxWeight=rollout.maxWeight)
-    spec = {"provider": rollout.provider, "progressDeadlineSeconds": PROGRESS_DEADLINE_SECONDS,
+    spec = {"provider": provider, "progressDeadlineSeconds": PROGRESS_DEADLINE_SECONDS,
             "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": t.name},
             "service": {"port": t.spec.port, "targetPort": names.PORT_NAME, "portName": names.PORT_NAME,
                         "primary": {"labels": flagger_service_labels(t)},

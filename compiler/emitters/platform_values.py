@@ -160,7 +160,7 @@ def chaos_mesh(config: PlatformConfig, env: str, sizing: Sizing) -> dict:
 
 def flagger(config: PlatformConfig, env: str, sizing: Sizing) -> dict:
     return {
-        "meshProvider": "kubernetes",
+        "meshProvider": config.spec.platform.meshProvider,
         "metricsServer": prometheus_url(config.spec.monitoringNamespace),
         "prometheus": {"install": False},
         "resources": _small("50m", "64Mi"),

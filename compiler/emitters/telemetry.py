@@ -12,12 +12,13 @@ from .. import conventions as names
 from ..plan import Target
 
 
-def otel_env(t: Target) -> list[dict]:
+def otel_env(t: Target, service_name: str | None = None) -> list[dict]:
+    """The OTEL_* variables for a container of this service (`service_name` for a component of it)."""
     collector = (f"http://{names.OTEL_COLLECTOR_SERVICE}.{t.config.spec.monitoringNamespace}.svc:"
                  f"{names.OTLP_HTTP_PORT}")
     defaults = [{"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": collector},
                 {"name": "OTEL_EXPORTER_OTLP_PROTOCOL", "value": "http/protobuf"},
                 {"name": "OTEL_RESOURCE_ATTRIBUTES", "value": f"service.namespace={t.namespace}"},
-                {"name": "OTEL_SERVICE_NAME", "value": t.name}]
+                {"name": "OTEL_SERVICE_NAME", "value": service_name or t.name}]
     own = set(t.spec.env) | set(t.spec.secretEnv)
     return [e for e in defaults if e["name"] not in own]

@@ -101,8 +101,9 @@ class RollbackOn(SpecModel):
 
 
 class Rollout(SpecModel):
-    provider: Literal["linkerd", "istio", "kubernetes"] = Field(
-        "linkerd", description="Flagger traffic provider; 'kubernetes' has no traffic split and runs blue/green.")
+    provider: Literal["linkerd", "istio", "kubernetes"] | None = Field(
+        None, description="Flagger traffic provider; defaults to the platform's `meshProvider`. 'kubernetes' has "
+        "no traffic split and runs blue/green.")
     stepWeight: int = Field(10, ge=1, le=100, description="Percent of traffic moved to the canary per step.")
     maxWeight: int = Field(50, ge=1, le=100, description="Canary share at which it is promoted.")
     interval: RolloutInterval = Field("1m", description="Time between analysis steps.")

@@ -6,7 +6,7 @@ production cluster can keep more history on bigger volumes without repeating the
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Literal, Annotated
 
 from pydantic import AfterValidator, Field, model_validator
 
@@ -95,6 +95,9 @@ class PlatformStack(SpecModel):
     environments: dict[str, SizingOverride] = Field(
         default_factory=dict, description="Per-environment sizing; fields left out keep `defaults`.")
     alerting: Alerting = Alerting()
+    meshProvider: Literal["kubernetes", "linkerd", "istio"] = Field(
+        "kubernetes", description="How Flagger shifts traffic for model canaries. 'kubernetes' needs no mesh and "
+        "runs blue/green (no traffic split); 'linkerd' and 'istio' need that mesh installed in the cluster.")
 
     def sizing(self, env: str) -> Sizing:
         override = self.environments.get(env)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 
 import jsonschema
 import pytest
@@ -66,8 +67,10 @@ def test_canary_analysis_and_thresholds_come_from_the_spec(fraud):
     rollout = example_target("fraud-scoring").spec.model.rollout
     canary = find(fraud, "Canary")["spec"]
     analysis = canary["analysis"]
-    assert (analysis["stepWeight"], analysis["maxWeight"], analysis["interval"], analysis["threshold"]) == (
-        rollout.stepWeight, rollout.maxWeight, rollout.interval, rollout.threshold)
+    assert (analysis["interval"], analysis["threshold"]) == (rollout.interval, rollout.threshold)
+    assert canary["provider"] == "kubernetes", "the example platform installs Flagger without a mesh"
+    assert "stepWeight" not in analysis, "no traffic split without a mesh: blue/green iterations instead"
+    assert analysis["iterations"] == -(-rollout.maxWeight // rollout.stepWeight)
     limits = {m["name"]: m["thresholdRange"]["max"] for m in analysis["metrics"]}
     assert limits == {"error-ratio": rollout.rollbackOn.errorRatio, "latency-p99": 0.1}
     assert canary["targetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "fraud-scoring"}
@@ -75,6 +78,28 @@ def test_canary_analysis_and_thresholds_come_from_the_spec(fraud):
     for metric in analysis["metrics"]:
         template = find(fraud, "MetricTemplate", metric["templateRef"]["name"])
         assert template["spec"]["provider"]["type"] == "prometheus"
+
+
+def test_a_mesh_provider_gives_weighted_steps_and_must_match_the_platform(tmp_path):
+    from compiler.errors import SpecError
+    from compiler.project import load_project
+    specs = tmp_path / "specs"
+    shutil.copytree(REPO / "specs", specs)
+    config = specs / "platform-config.yaml"
+    config.write_text(config.read_text().replace("  platform:\n", "  platform:\n    meshProvider: linkerd\n", 1))
+    project = load_project(specs)
+    service = next(s for s in project.services if s.name == "fraud-scoring")
+    from compiler.emitters.model_rollout import canary
+    from compiler.plan import env_targets
+    spec = canary(env_targets(project, service)[0])[0]["spec"]
+    assert spec["provider"] == "linkerd"
+    assert (spec["analysis"]["stepWeight"], spec["analysis"]["maxWeight"]) == (
+        service.base.model.rollout.stepWeight, service.base.model.rollout.maxWeight)
+    spec_file = specs / "fraud-scoring" / "platform.yaml"
+    spec_file.write_text(spec_file.read_text().replace("    rollout:\n", "    rollout:\n      provider: istio\n", 1))
+    with pytest.raises(SpecError) as caught:
+        load_project(specs)
+    assert any("is not the platform's Flagger provider ('linkerd')" in d.message for d in caught.value.diagnostics)
 
 
 def test_without_rollback_limits_the_canary_uses_the_strictest_slo(tmp_path):

@@ -87,11 +87,13 @@ def test_a_prompt_change_renames_its_configmap_and_rolls_the_gateway(tmp_path):
     assert _self_hosted(tmp_path / "c") == before
 
 
-def test_gateway_egress_is_dns_and_the_upstream_port_only():
+def test_gateway_egress_is_dns_the_upstream_port_the_store_and_the_collector_only():
     docs = objects(example_target("assistant"))
     policy = find(docs, "NetworkPolicy", "assistant-llm-gateway")["spec"]
     assert policy["policyTypes"] == ["Ingress", "Egress"]
-    dns, upstream, store = policy["egress"]
+    dns, upstream, store, collector = policy["egress"]
+    assert collector["ports"] == [{"port": names.OTLP_HTTP_PORT, "protocol": "TCP"}]
+    assert collector["to"] == [{"namespaceSelector": {"matchLabels": {names.LABEL_NAMESPACE_NAME: "monitoring"}}}]
     assert {p["port"] for p in dns["ports"]} == {53}
     assert upstream["ports"] == [{"port": 443, "protocol": "TCP"}]
     block = upstream["to"][0]["ipBlock"]
