@@ -89,7 +89,7 @@ class Scaling(SpecModel):
     @model_validator(mode="after")
     def _min_not_above_max(self) -> "Scaling":
         if self.minReplicas > self.maxReplicas:
-            raise SpecValueError(f"minReplicas ({self.minReplicas}) is greater than maxReplicas "
+            raise SpecValueError(f"{self.minReplicas} is greater than maxReplicas "
                                  f"({self.maxReplicas}); raise maxReplicas or lower minReplicas", at=("minReplicas",))
         return self
 
@@ -173,11 +173,13 @@ class ServiceSpec(SpecModel):
     def _names_unique(self) -> "ServiceSpec":
         both = sorted(set(self.env) & set(self.secretEnv))
         if both:
-            raise ValueError(f"{', '.join(both)} set in both env and secretEnv; keep one")
+            raise SpecValueError(f"'{both[0]}' is set in both env and secretEnv; keep one",
+                                 at=("env", both[0]), on_key=True)
         checks = [e.check for e in self.securityExceptions]
-        dupes = sorted({c for c in checks if checks.count(c) > 1})
-        if dupes:
-            raise ValueError(f"securityExceptions lists {', '.join(dupes)} more than once")
+        for index, check in enumerate(checks):
+            if check in checks[:index]:
+                raise SpecValueError(f"{check} is already listed (entry {checks.index(check) + 1}); merge the "
+                                     "reasons into one entry", at=("securityExceptions", index, "check"))
         return self
 
 
