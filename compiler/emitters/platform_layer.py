@@ -34,11 +34,21 @@ def _namespace(name: str, level: str) -> dict:
                 names.LABEL_POD_SECURITY: level, names.LABEL_POD_SECURITY_VERSION: "latest"}}}
 
 
+def storage_class(name: str) -> dict:
+    """The class the stack's volumes use: encrypted EBS gp3 (the EKS EBS CSI add-on creates none)."""
+    return {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+            "metadata": {"name": name, "labels": {names.LABEL_MANAGED_BY: names.MANAGED_BY,
+                                                  names.LABEL_PART_OF: names.PLATFORM_DIR}},
+            "provisioner": "ebs.csi.aws.com", "parameters": {"type": "gp3", "encrypted": "true"},
+            "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer", "allowVolumeExpansion": True}
+
+
 def platform_objects(project: Project, env: str) -> list[dict]:
     cfg = project.config.spec
     sizing = cfg.platform.sizing(env)
-    docs = [_namespace(cfg.monitoringNamespace, PRIVILEGED), _namespace(CHAOS_NAMESPACE, PRIVILEGED),
-            _namespace(FLAGGER_NAMESPACE, RESTRICTED)]
+    docs = [storage_class(cfg.platform.storageClass)] if cfg.platform.createStorageClass else []
+    docs += [_namespace(cfg.monitoringNamespace, PRIVILEGED), _namespace(CHAOS_NAMESPACE, PRIVILEGED),
+             _namespace(FLAGGER_NAMESPACE, RESTRICTED)]
     docs += [helm_repository(repo, cfg.fluxNamespace) for repo in REPOSITORIES]
     for chart in charts(cfg.monitoringNamespace):
         values_from = ADAPTER_VALUES_FROM if chart.release == PROMETHEUS_ADAPTER else None

@@ -91,6 +91,8 @@ class Alerting(SpecModel):
 class PlatformStack(SpecModel):
     storageClass: ObjectName = Field("gp3", description="StorageClass of the Prometheus, Alertmanager and Tempo "
                                      "volumes.")
+    createStorageClass: bool = Field(True, description="Create `storageClass` as an encrypted EBS gp3 class "
+                                     "(ebs.csi.aws.com); false when the cluster already has it.")
     defaults: Sizing = Sizing()
     environments: dict[str, SizingOverride] = Field(
         default_factory=dict, description="Per-environment sizing; fields left out keep `defaults`.")
