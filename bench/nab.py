@@ -1,8 +1,8 @@
 """Detection quality of the AIOps detectors on the Numenta Anomaly Benchmark (NAB), walk-forward.
 
-For each of NAB's files: train on the first 15% (NAB's probation period), score the next stretch,
-retrain on everything seen so far (the most recent MAX_TRAIN points), score the next stretch, and so
-on. A point's score depends only on models trained before its stretch and on points at or before it.
+For each of NAB's files: train on the first 15% (NAB's probation period), score the next stretch
+(half as long), retrain on everything seen so far (the most recent MAX_TRAIN points), score the next
+stretch, and so on. A point's score depends only on models trained before its stretch and on points at or before it.
 
 NAB counts every flagged row outside a window as a separate false positive, while the runtime
 reports merged intervals; so, as the runtime's alerts do, only the onset of an episode is reported:
@@ -90,7 +90,8 @@ def file_scores(job: tuple[DataFile, str]) -> np.ndarray:
         out[[left for left, _ in data.windows]] = 1.0
         return out
     first_train = int(np.ceil(probation_length(n)))
-    raw = walk_forward_scores(strictly_increasing(data.timestamps), data.values, detector, first_train, stretch=first_train)
+    raw = walk_forward_scores(strictly_increasing(data.timestamps), data.values, detector, first_train,
+                              stretch=max(1, first_train // 2))
     return onset_scores(raw)
 
 

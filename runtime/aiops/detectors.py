@@ -44,7 +44,9 @@ _MAX_BUCKETS = {DAY: 48}
 _WEEK_BUCKETS = 168
 _FOREST_TREES = 32
 _FOREST_SAMPLES = 256
-_SHORT_WINDOW = 8
+_SHORT_WINDOW = 4
+_LEVEL_DIVISOR = 4
+_FLAT_LEVEL_WINDOW = 16
 _LONG_WINDOW = 64
 _SEED = 20260101
 
@@ -109,7 +111,8 @@ class SeasonalBaseline:
             per_cycle = max(1, int(round(period / step)))
             n_buckets = min(_MAX_BUCKETS.get(period, _WEEK_BUCKETS), per_cycle)
         points_per_period = max(1, int(round(period / step)))
-        level_window = int(np.clip(points_per_period // 4 if n_buckets > 1 else 16, 4, 256))
+        level_window = int(np.clip(points_per_period // _LEVEL_DIVISOR if n_buckets > 1 else _FLAT_LEVEL_WINDOW,
+                                   4, 256))
         model = cls(period=float(period), n_buckets=n_buckets, level_window=level_window,
                     profile=np.zeros(n_buckets), sigma=np.ones(n_buckets))
         buckets = model._buckets(ts)
