@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import yaml
 
@@ -14,11 +15,26 @@ except AttributeError:  # pragma: no cover - the C extension ships with PyYAML w
     _BaseDumper = yaml.SafeDumper
 
 
+# Strings PyYAML (YAML 1.1) leaves unquoted but the Go YAML readers of kubectl, kustomize and Flux read as
+# numbers or booleans: 1e3 and 0o17 become numbers, y and n booleans (an env value 1e3 reaches the API as 1000).
+_READ_AS_ANOTHER_TYPE = re.compile(
+    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|0o[0-7]+|0x[0-9a-fA-F]+|0b[01]+|[yYnN])$")
+
+
 class _Dumper(_BaseDumper):
     """Never emits anchors and aliases: Kubernetes tooling reads them poorly, and reviewers cannot."""
 
     def ignore_aliases(self, data) -> bool:
         return True
+
+
+def _represent_str(dumper: _Dumper, value: str) -> yaml.Node:
+    if _READ_AS_ANOTHER_TYPE.match(value):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="'")
+    return dumper.represent_str(value)
+
+
+_Dumper.add_representer(str, _represent_str)
 
 
 def render_file(file: OutputFile) -> bytes:
