@@ -83,14 +83,16 @@ def _change_specs(repo: Path) -> None:
     write_service(repo / "specs", "search", team="discovery")
 
 
-def _kill_mid_write(repo: Path, stop_in: str) -> None:
+def _kill_mid_write(repo: Path, stop_in: str, sig: int = signal.SIGKILL) -> tuple[int, str]:
+    """Run the stoppable compile, send `sig` once it has stopped; its exit status and stderr."""
     child = subprocess.Popen([sys.executable, "-c", KILLABLE_COMPILE, stop_in], cwd=repo, env=child_env(),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = child.stdout.readline()
         assert line.strip() == "STOPPED", f"the compile never reached the {stop_in}: {line!r} {child.stderr.read()}"
-        os.kill(child.pid, signal.SIGKILL)
-        assert child.wait(timeout=30) == -signal.SIGKILL
+        os.kill(child.pid, sig)
+        code = child.wait(timeout=30)
+        return code, child.stderr.read()
     finally:
         if child.poll() is None:
             os.kill(child.pid, signal.SIGKILL)
@@ -104,7 +106,7 @@ def test_a_compile_killed_while_staging_leaves_the_old_tree_intact(repo: Path):
     files, stats = tree_bytes(out), tree_stats(out)
     _change_specs(repo)
 
-    _kill_mid_write(repo, "stage")
+    assert _kill_mid_write(repo, "stage")[0] == -signal.SIGKILL
 
     assert tree_bytes(out) == files
     assert tree_stats(out) == stats
@@ -123,13 +125,26 @@ def test_a_compile_killed_between_the_two_renames_is_recovered_by_the_next_compi
     files = tree_bytes(out)
     _change_specs(repo)
 
-    _kill_mid_write(repo, "swap")
+    assert _kill_mid_write(repo, "swap")[0] == -signal.SIGKILL
 
     assert tree_bytes(out.parent / f".{out.name}.old") == files  # the old tree is whole, one rename away
     assert call_platformc(["compile", "--specs", "specs", "--out", "generated"], cwd=repo).returncode == 0
     assert leftovers(out) == []
     assert all((out / rel).read_bytes() == files[rel] for rel in UNOWNED)
     assert b"replicas: 4" in (out / _deployment_file(out, "checkout")).read_bytes()
+
+
+def test_ctrl_c_while_staging_exits_130_and_cleans_up(repo: Path):
+    out = repo / "generated"
+    files, stats = tree_bytes(out), tree_stats(out)
+    _change_specs(repo)
+
+    code, stderr = _kill_mid_write(repo, "stage", signal.SIGINT)
+
+    assert (code, stderr.strip()) == (130, "aborted")
+    assert tree_bytes(out) == files
+    assert tree_stats(out) == stats
+    assert leftovers(out) == []
 
 
 def test_a_failing_compile_leaves_the_output_untouched(repo: Path):
