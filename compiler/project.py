@@ -133,7 +133,7 @@ def _resolve_environments(base: ServiceSpec, spec_doc: LoadedDoc,
     problems = []
     for env in base.environments:
         if env not in names:
-            close = difflib.get_close_matches(env, names, n=1)
+            close = difflib.get_close_matches(env, names, n=1) or [n for n in names if env.startswith(n)][:1]
             hint = f"did you mean '{close[0]}'?" if close else f"known environments: {', '.join(names)}"
             problems.append(spec_doc.diagnostic(("environments", env),
                                                 f"spec.environments.{env}: unknown environment '{env}'; {hint}",
