@@ -1,12 +1,16 @@
 """Anomaly detectors for one metric: train on history, score new points on one common scale.
 
 Every detector maps a point to a score where 1.0 is the edge of "normal" and above 1.0 is anomalous,
-so alerts can use `aiops_anomaly_score > 1` whatever detector produced the score:
+so alerts can use `aiops_anomaly_score > 1` whatever detector produced the score. Each detector is
+calibrated on its own training data: 1.0 sits CALIBRATION_MARGIN (1.2) times beyond the 99.9th
+percentile of what the training history showed.
 
 - "seasonal": expected value = median profile per time-of-day bucket (daily or weekly period inferred
-  from the history, or none) plus the recent level; score = |value - expected| / (K robust sigmas).
-- "iforest": a scikit-learn IsolationForest over causal window features (level, differences, rolling
-  statistics); its raw score is scaled so that the 99.9th percentile of training points sits at 1/1.2.
+  from the history, else a single bucket) plus the trailing level; score = |value - expected| /
+  (z_limit * bucket sigma), with z_limit = 1.2 * max(4, 99.9th percentile of training |z|).
+- "iforest": a scikit-learn IsolationForest over causal window features of the deseasonalised series
+  (level, first difference, distance from the recent median, recent vs longer-term level), plus how far
+  a feature lies beyond its training range (where isolation depth saturates).
 - "ensemble": the power mean of order 4 of the two scores, with the seasonal band. It behaves like the
   larger score when both detectors agree, while one detector alone needs 2^(1/4) = 1.19 to cross 1.0,
   so the noisier of the two cannot raise an alarm on its own with a borderline score.
@@ -23,6 +27,7 @@ from sklearn.ensemble import IsolationForest
 
 from runtime.aiops.features import (
     DAY,
+    WEEK,
     infer_period,
     lagged_diff,
     robust_sigma,
@@ -40,8 +45,7 @@ _Z_QUANTILE = 0.999
 _IF_QUANTILE = 0.999
 STATE_VERSION = 1
 _HOLDOUT_FRACTION = 0.2
-_MAX_BUCKETS = {DAY: 48}
-_WEEK_BUCKETS = 168
+_BUCKETS_PER_PERIOD = {DAY: 48, WEEK: 168}
 _FOREST_TREES = 32
 _FOREST_SAMPLES = 256
 _SHORT_WINDOW = 4
@@ -109,7 +113,7 @@ class SeasonalBaseline:
             period, n_buckets = DAY, 1
         else:
             per_cycle = max(1, int(round(period / step)))
-            n_buckets = min(_MAX_BUCKETS.get(period, _WEEK_BUCKETS), per_cycle)
+            n_buckets = min(_BUCKETS_PER_PERIOD[period], per_cycle)
         points_per_period = max(1, int(round(period / step)))
         level_window = int(np.clip(points_per_period // _LEVEL_DIVISOR if n_buckets > 1 else _FLAT_LEVEL_WINDOW,
                                    4, 256))

@@ -43,16 +43,6 @@ def rolling_median(x: np.ndarray, window: int, exclude_current: bool = False) ->
     return np.median(np.lib.stride_tricks.sliding_window_view(padded, window), axis=1)
 
 
-def rolling_std(x: np.ndarray, window: int) -> np.ndarray:
-    """Trailing population standard deviation over the window ending at i (inclusive)."""
-    centred = x - (x[0] if len(x) else 0.0)
-    total, count = _window_sums(centred, window, False)
-    total_sq, _ = _window_sums(centred * centred, window, False)
-    mean = total / np.maximum(count, 1.0)
-    var = total_sq / np.maximum(count, 1.0) - mean * mean
-    return np.sqrt(np.maximum(var, 0.0))
-
-
 def lagged_diff(x: np.ndarray, lag: int) -> np.ndarray:
     """x[i] - x[i-lag], zero where there is no earlier point."""
     out = np.zeros_like(x, dtype=np.float64)

@@ -14,7 +14,7 @@ from runtime.aiops.detectors import (
     merge_intervals,
     train_metric,
 )
-from runtime.aiops.features import infer_period, rolling_mean, rolling_std
+from runtime.aiops.features import infer_period, rolling_mean, rolling_median
 from runtime.aiops.forest import ForestTables
 
 STEP = 300.0
@@ -168,11 +168,15 @@ def test_rolling_statistics_against_direct_computation():
     x = np.random.default_rng(2).normal(size=50)
     mean = rolling_mean(x, 5)
     prior = rolling_mean(x, 5, exclude_current=True)
-    std = rolling_std(x, 5)
+    median = rolling_median(x, 5)
+    prior_median = rolling_median(x, 5, exclude_current=True)
     for i in (0, 3, 4, 20, 49):
         window = x[max(0, i - 4):i + 1]
         assert mean[i] == pytest.approx(window.mean())
-        assert std[i] == pytest.approx(window.std())
+    for i in (5, 20, 49):
+        assert median[i] == np.median(x[i - 4:i + 1])
+        assert prior_median[i] == np.median(x[i - 5:i])
+    assert median[1] == np.median([x[0], x[0], x[0], x[0], x[1]])
     assert prior[0] == x[0] and prior[10] == pytest.approx(x[5:10].mean())
 
 
