@@ -2,7 +2,8 @@
 
 Every section has safe defaults, so `python -m runtime aiops` starts without a file. Secrets never live in
 the file itself: the API token comes from `RUNTIME_API_TOKEN` or from the file named by
-`server.api_token_file` (a mounted Secret), the upstream key from the variable named by `llm.upstream.api_key_env`.
+`server.api_token_file` (a mounted Secret), the upstream key from the file `llm.upstream.api_key_file` (a mounted
+Secret) or the variable named by `llm.upstream.api_key_env`.
 """
 from __future__ import annotations
 
@@ -111,8 +112,23 @@ class AiopsSettings(_Strict):
 class UpstreamSettings(_Strict):
     url: str = Field("local-echo", description="base URL of an OpenAI-compatible server, or local-echo")
     api_key_env: str | None = Field(None, description="environment variable holding the upstream API key")
+    api_key_file: Path | None = Field(None, description="file holding the upstream API key (a mounted Secret); "
+                                      "read at start, wins over api_key_env")
     timeout_seconds: float = Field(120.0, gt=0)
     request_usage_in_stream: bool = Field(True, description="ask for stream_options.include_usage")
+
+    def api_key(self) -> str:
+        """The upstream key: the file's content (surrounding whitespace dropped), else the variable, else ''."""
+        if self.api_key_file is not None:
+            try:
+                key = self.api_key_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"cannot read llm.upstream.api_key_file {self.api_key_file}: "
+                                  f"{exc.strerror}") from None
+            if not key:
+                raise ConfigError(f"llm.upstream.api_key_file {self.api_key_file} is empty")
+            return key
+        return os.environ.get(self.api_key_env, "") if self.api_key_env else ""
 
     @field_validator("url")
     @classmethod

@@ -10,21 +10,25 @@ Policy file (YAML), validated by `RemediationPolicy`:
     rules:                           # first rule whose `match` labels all equal the alert's wins
       - name: checkout-latency
         match: {alertname: CheckoutLatencyHigh}
-        action: scale_deployment     # scale_deployment | restart_rollout | pause_chaos | suspend_kustomization
+        action: scale_deployment     # or restart_rollout, pause_chaos, suspend_kustomization, retrain
         target: {namespace: "{namespace}", name: checkout}   # "{label}" is filled from the alert's labels
         params: {step: 1}
         cooldown_seconds: 600
 
-Actions and the Kubernetes permissions their executor needs (the compiler emits this Role):
-- scale_deployment: raises the HPA's minReplicas by `step` up to its maxReplicas; without an HPA scales the
-  Deployment up to `params.max_replicas` (required then). horizontalpodautoscalers get/list/patch,
-  deployments/scale get/patch.
-- restart_rollout: stamps the pod template's restartedAt annotation. deployments get/patch.
+Actions and the Kubernetes permissions their executor needs (the compiler emits these Roles):
+- scale_deployment: raises the Deployment's replicas by `step` within the bounds of its HPA (`params.hpa`, the
+  HPA's name) up to the HPA's maxReplicas, or without an HPA up to `params.max_replicas` (one of the two is
+  required). The HPA object itself is never changed. horizontalpodautoscalers get, deployments/scale get/patch.
+- restart_rollout: stamps the pod template's restartedAt annotation. deployments patch.
 - pause_chaos: only when the error budget left (alert annotation `error_budget_remaining`, else
   `params.error_budget_query` against Prometheus) is below `params.chaos_requires_above`; annotates Chaos Mesh
-  Schedules with `experiment.chaos-mesh.org/pause: "true"`. schedules.chaos-mesh.org list/patch.
+  Schedules with `experiment.chaos-mesh.org/pause: "true"`: the target's Schedule, or with an empty name every
+  Schedule of the namespace that matches the label selector `params.selector` (all when unset).
+  schedules.chaos-mesh.org list/patch.
 - suspend_kustomization: sets `spec.suspend: true` on a Flux Kustomization.
-  kustomizations.kustomize.toolkit.fluxcd.io get/patch.
+  kustomizations.kustomize.toolkit.fluxcd.io patch.
+- retrain: creates a Job from the target CronJob's job template, like `kubectl create job --from=cronjob/x`
+  (works on a suspended CronJob too). cronjobs get, jobs create.
 
 One replica decides for a given target (rendezvous hash of action+target over the replicas), so cooldowns
 and caps for a target are kept in one place and an alert delivered to every replica acts once.
@@ -49,7 +53,7 @@ from runtime.aiops.sharding import ReplicaIdentity
 
 log = logging.getLogger("runtime.aiops.remediation")
 
-ActionName = Literal["scale_deployment", "restart_rollout", "pause_chaos", "suspend_kustomization"]
+ActionName = Literal["scale_deployment", "restart_rollout", "pause_chaos", "suspend_kustomization", "retrain"]
 OUTCOMES = ("executed", "dry_run", "denied", "cooldown", "capped", "failed")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -115,56 +119,63 @@ class Executor(Protocol):
 
 
 class KubernetesExecutor:
-    """Acts through the `kubernetes` client with the pod's ServiceAccount; built only when first needed."""
+    """Acts through the `kubernetes` client with the pod's ServiceAccount; built only when first needed.
 
-    def __init__(self) -> None:
-        from kubernetes import client, config
+    `apis` replaces the client objects (apps, autoscaling, batch, custom) so tests can record the calls."""
 
-        try:
-            config.load_incluster_config()
-        except config.ConfigException:
-            config.load_kube_config()
-        self._client = client
-        self.apps = client.AppsV1Api()
-        self.autoscaling = client.AutoscalingV2Api()
-        self.custom = client.CustomObjectsApi()
+    def __init__(self, apis: dict | None = None) -> None:
+        if apis is None:
+            from kubernetes import client, config
+
+            try:
+                config.load_incluster_config()
+            except config.ConfigException:
+                config.load_kube_config()
+            apis = {"apps": client.AppsV1Api(), "autoscaling": client.AutoscalingV2Api(),
+                    "batch": client.BatchV1Api(), "custom": client.CustomObjectsApi()}
+        self.apps = apis["apps"]
+        self.autoscaling = apis["autoscaling"]
+        self.batch = apis["batch"]
+        self.custom = apis["custom"]
+        self._clock = time.time
 
     def execute(self, action: str, target: Target, params: dict) -> str:
         return getattr(self, f"_{action}")(target, params)
 
     def _scale_deployment(self, target: Target, params: dict) -> str:
         step = int(params.get("step", 1))
-        for hpa in self.autoscaling.list_namespaced_horizontal_pod_autoscaler(target.namespace).items:
+        if "hpa" in params:
+            hpa = self.autoscaling.read_namespaced_horizontal_pod_autoscaler(str(params["hpa"]), target.namespace)
             ref = hpa.spec.scale_target_ref
-            if ref.kind == "Deployment" and ref.name == target.name:
-                current = hpa.spec.min_replicas or 1
-                wanted = min(current + step, hpa.spec.max_replicas)
-                if wanted == current:
-                    return f"HPA {hpa.metadata.name} already at maxReplicas {hpa.spec.max_replicas}"
-                self.autoscaling.patch_namespaced_horizontal_pod_autoscaler(
-                    hpa.metadata.name, target.namespace, {"spec": {"minReplicas": wanted}})
-                return f"HPA {hpa.metadata.name} minReplicas {current} -> {wanted}"
-        if "max_replicas" not in params:
-            raise PolicyError(f"deployment {target.name} has no HPA and the rule sets no params.max_replicas")
+            if ref.kind != "Deployment" or ref.name != target.name:
+                raise PolicyError(f"HPA {params['hpa']} scales {ref.kind} {ref.name}, not deployment {target.name}")
+            ceiling, bound = hpa.spec.max_replicas, f"HPA {params['hpa']} maxReplicas"
+        elif "max_replicas" in params:
+            ceiling, bound = int(params["max_replicas"]), "max_replicas"
+        else:
+            raise PolicyError(f"scaling deployment {target.name} needs params.hpa or params.max_replicas")
         scale = self.apps.read_namespaced_deployment_scale(target.name, target.namespace)
         current = scale.spec.replicas or 0
-        wanted = min(current + step, int(params["max_replicas"]))
-        if wanted == current:
-            return f"deployment {target.name} already at max_replicas {wanted}"
+        wanted = min(current + step, ceiling)
+        if wanted <= current:
+            return f"deployment {target.name} already at {bound} {ceiling}"
         self.apps.patch_namespaced_deployment_scale(target.name, target.namespace, {"spec": {"replicas": wanted}})
-        return f"deployment {target.name} replicas {current} -> {wanted}"
+        return f"deployment {target.name} replicas {current} -> {wanted} ({bound} {ceiling})"
 
     def _restart_rollout(self, target: Target, params: dict) -> str:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._clock()))
         body = {"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": stamp}}}}}
         self.apps.patch_namespaced_deployment(target.name, target.namespace, body)
         return f"deployment {target.name} restarted at {stamp}"
 
     def _pause_chaos(self, target: Target, params: dict) -> str:
-        schedules = self.custom.list_namespaced_custom_object("chaos-mesh.org", "v1alpha1", target.namespace,
-                                                              "schedules")["items"]
-        names = [item["metadata"]["name"] for item in schedules
-                 if not target.name or item["metadata"]["name"] == target.name]
+        if target.name:
+            names = [target.name]
+        else:
+            selector = str(params.get("selector", ""))
+            schedules = self.custom.list_namespaced_custom_object("chaos-mesh.org", "v1alpha1", target.namespace,
+                                                                  "schedules", label_selector=selector)["items"]
+            names = sorted(item["metadata"]["name"] for item in schedules)
         body = {"metadata": {"annotations": {"experiment.chaos-mesh.org/pause": "true"}}}
         for name in names:
             self.custom.patch_namespaced_custom_object("chaos-mesh.org", "v1alpha1", target.namespace,
@@ -175,6 +186,35 @@ class KubernetesExecutor:
         self.custom.patch_namespaced_custom_object("kustomize.toolkit.fluxcd.io", "v1", target.namespace,
                                                    "kustomizations", target.name, {"spec": {"suspend": True}})
         return f"suspended Flux Kustomization {target.name}"
+
+    def _retrain(self, target: Target, params: dict) -> str:
+        cronjob = self.batch.read_namespaced_cron_job(target.name, target.namespace)
+        template = _plain(cronjob.spec.job_template)
+        name = retrain_job_name(target.name, self._clock())
+        meta = template.get("metadata") or {}
+        annotations = {**(meta.get("annotations") or {}), "cronjob.kubernetes.io/instantiate": "manual"}
+        job = {"apiVersion": "batch/v1", "kind": "Job",
+               "metadata": {"name": name, "namespace": target.namespace,
+                            "labels": dict(meta.get("labels") or {}), "annotations": annotations,
+                            "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob",
+                                                 "name": cronjob.metadata.name, "uid": cronjob.metadata.uid,
+                                                 "controller": True, "blockOwnerDeletion": False}]},
+               "spec": template["spec"]}
+        self.batch.create_namespaced_job(target.namespace, job)
+        return f"created job {name} from cronjob {target.name}"
+
+
+def _plain(obj) -> dict:
+    """A client model object as the JSON-shaped dict the API server takes (camelCase keys, no None values)."""
+    from kubernetes.client import ApiClient
+
+    return ApiClient().sanitize_for_serialization(obj)
+
+
+def retrain_job_name(cronjob: str, now: float) -> str:
+    """`<cronjob>-manual-<unix minutes>`, cut to the 63 characters a Job's pod labels allow."""
+    suffix = f"-manual-{int(now // 60)}"
+    return cronjob[: 63 - len(suffix)].rstrip("-") + suffix
 
 
 class AuditLog:

@@ -43,7 +43,7 @@ def create_llm_app(config: RuntimeConfig, tracer_provider=None, qdrant_transport
     if settings.upstream.url == LOCAL_ECHO:
         upstream, provider = LocalEchoUpstream(), LOCAL_ECHO
     else:
-        upstream = HttpUpstream(settings.upstream.url, settings.upstream.api_key_env,
+        upstream = HttpUpstream(settings.upstream.url, settings.upstream.api_key(),
                                 settings.upstream.timeout_seconds)
         provider = "openai"
 

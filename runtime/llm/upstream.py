@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -40,11 +39,10 @@ class UpstreamStream:
 class HttpUpstream:
     """aiohttp client: on this hot path it costs about a quarter of what httpx's async client does."""
 
-    def __init__(self, base_url: str, api_key_env: str | None, timeout_seconds: float) -> None:
+    def __init__(self, base_url: str, api_key: str, timeout_seconds: float) -> None:
         self.headers = {"content-type": "application/json"}
-        key = os.environ.get(api_key_env, "") if api_key_env else ""
-        if key:
-            self.headers["authorization"] = f"Bearer {key}"
+        if api_key:
+            self.headers["authorization"] = f"Bearer {api_key}"
         self.base_url = base_url
         self.chat_url = f"{base_url}/v1/chat/completions"
         self.timeout_seconds = timeout_seconds
