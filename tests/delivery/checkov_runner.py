@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -18,25 +19,42 @@ from tests.tools import REPO, require_tool
 TIMEOUT_SECONDS = 300
 
 
-def run_checkov(arguments: list[str]) -> subprocess.CompletedProcess:
+def run_checkov(arguments: list[str], cwd: Path = REPO, timeout: int = TIMEOUT_SECONDS) -> subprocess.CompletedProcess:
     checkov = require_tool("checkov")
     environment = {**os.environ, "CHECKOV_PARALLELIZATION_TYPE": "none"}
     process = subprocess.Popen(
-        [checkov, *arguments], cwd=REPO, env=environment, text=True,
+        [checkov, *arguments], cwd=cwd, env=environment, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
     )
     try:
-        stdout, stderr = process.communicate(timeout=TIMEOUT_SECONDS)
+        stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
-        pytest.fail(f"checkov {' '.join(arguments)} did not finish within {TIMEOUT_SECONDS} s")
+        pytest.fail(f"checkov {' '.join(arguments)} did not finish within {timeout} s")
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
-def json_reports(result: subprocess.CompletedProcess, check_type: str) -> list[dict]:
-    """The reports of one framework from `checkov -o json` output (a dict or a list of them)."""
+def all_reports(result: subprocess.CompletedProcess) -> list[dict]:
+    """Every report in `checkov -o json` output.
+
+    checkov prints one report (a dict) for one framework and a list of them for several; when it
+    found nothing to scan, it prints a bare summary without `check_type` or `results`.
+    """
     assert result.stdout.strip(), f"checkov printed nothing: {result.stderr[-2000:]}"
-    report = json.loads(result.stdout)
-    reports = report if isinstance(report, list) else [report]
-    return [entry for entry in reports if entry.get("check_type") == check_type]
+    try:
+        parsed = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        pytest.fail(f"checkov did not print JSON: {result.stdout[:500]!r} {result.stderr[-1000:]}")
+    entries = parsed if isinstance(parsed, list) else [parsed]
+    return [entry for entry in entries if isinstance(entry, dict)]
+
+
+def json_reports(result: subprocess.CompletedProcess, check_type: str) -> list[dict]:
+    """The reports of one framework; a framework that scanned nothing has none."""
+    return [entry for entry in all_reports(result) if entry.get("check_type") == check_type]
+
+
+def checks(report: dict, outcome: str) -> list[dict]:
+    """The `failed_checks`/`passed_checks`/`skipped_checks` of a report (empty when it has no results)."""
+    return (report.get("results") or {}).get(outcome) or []

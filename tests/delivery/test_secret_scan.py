@@ -2,12 +2,20 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+from pathlib import Path
 
+import pytest
 import yaml
 
-from tests.delivery.checkov_runner import json_reports, run_checkov
+from tests.delivery.checkov_runner import checks, json_reports, run_checkov
 from tests.delivery.paths import SECURITY
-from tests.tools import require_tool, run_tool
+from tests.tools import REPO, require_tool, run_tool
+
+# The scan reads a copy of the tracked files only, so it takes seconds; checkov walking the
+# virtualenvs and caches of a working tree took minutes.
+SCAN_TIMEOUT_SECONDS = 120
 
 
 def baseline_findings() -> set[tuple[str, str, str]]:
@@ -20,17 +28,48 @@ def baseline_findings() -> set[tuple[str, str, str]]:
     }
 
 
-def test_secret_scan_finds_exactly_the_baselined_false_positives(tmp_path):
-    """Scanned without its baseline, the repository yields the baseline's findings and nothing else:
+def tracked_files() -> list[str]:
+    """Paths git tracks in the checkout, as they are in the working tree (deleted ones left out)."""
+    try:
+        listing = subprocess.run(
+            ["git", "-C", str(REPO), "ls-files", "-z", "--cached"], capture_output=True, check=True, timeout=60
+        )
+    except (OSError, subprocess.CalledProcessError) as error:
+        pytest.fail(f"the secret scan needs a git checkout to know which files are tracked: {error}")
+    names = [name for name in listing.stdout.decode("utf-8").split("\0") if name]
+    return [name for name in names if (REPO / name).is_file() and not (REPO / name).is_symlink()]
+
+
+@pytest.fixture(scope="module")
+def tracked_copy(tmp_path_factory) -> Path:
+    """The tracked files copied to a folder of their own: what CI's fresh checkout would scan,
+    without virtualenvs, `.git/`, caches or anyone's untracked work in progress."""
+    copy = tmp_path_factory.mktemp("tracked")
+    for name in tracked_files():
+        target = copy / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(REPO / name, target)
+    return copy
+
+
+def test_tracked_copy_holds_only_tracked_files(tracked_copy):
+    top_level = {path.name for path in tracked_copy.iterdir()}
+    assert not top_level & {".git", ".venv", ".venv-checkov", ".hypothesis", ".platformc-cache", ".pytest_cache"}
+    assert (tracked_copy / ".security" / "checkov-secrets.yaml").is_file(), "the scan configuration is not tracked"
+
+
+def test_secret_scan_finds_exactly_the_baselined_false_positives(tracked_copy, tmp_path):
+    """Scanned without its baseline, the tracked files yield the baseline's findings and nothing else:
     a new finding is a possible secret, a baseline entry no longer found is stale and must go."""
     config = (SECURITY / "checkov-secrets.yaml").read_text(encoding="utf-8")
     unbaselined = tmp_path / "checkov-secrets.yaml"
     unbaselined.write_text("\n".join(line for line in config.splitlines() if not line.startswith("baseline:")), encoding="utf-8")
-    result = run_checkov(["--config-file", str(unbaselined), "-d", ".", "-o", "json"])
+    result = run_checkov(["--config-file", str(unbaselined), "-d", ".", "-o", "json"], cwd=tracked_copy, timeout=SCAN_TIMEOUT_SECONDS)
+    assert result.returncode in (0, 1), f"checkov failed to run (exit {result.returncode}): {result.stderr[-2000:]}"
     found = {
         (check["file_path"], check["resource"], check["check_id"])
         for entry in json_reports(result, "secrets")
-        for check in entry["results"]["failed_checks"]
+        for check in checks(entry, "failed_checks")
     }
     expected = baseline_findings()
     assert sorted(found - expected) == [], "possible secrets committed (file, value hash, check)"
@@ -53,8 +92,8 @@ def test_secret_scan_configuration_still_catches_a_planted_key(tmp_path):
     (tmp_path / "settings.py").write_text(
         f'AWS_ACCESS_KEY_ID = "{fake_key_id}"\nAWS_SECRET_ACCESS_KEY = "{fake_secret}"\n', encoding="utf-8"
     )
-    result = run_checkov(["--config-file", ".security/checkov-secrets.yaml", "-d", str(tmp_path), "-o", "json"])
-    failed = [check["check_id"] for entry in json_reports(result, "secrets") for check in entry["results"]["failed_checks"]]
+    result = run_checkov(["--config-file", ".security/checkov-secrets.yaml", "-d", str(tmp_path), "-o", "json"], timeout=SCAN_TIMEOUT_SECONDS)
+    failed = [check["check_id"] for entry in json_reports(result, "secrets") for check in checks(entry, "failed_checks")]
     assert failed, "the secret scan missed a planted AWS access key"
     assert result.returncode != 0
 

@@ -1,11 +1,6 @@
-# Remote state in S3 with S3-native locking (a `.tflock` object next to the state; no DynamoDB
-# table needed since Terraform 1.10). Bucket and region are supplied at init time so the same code
-# serves every account:
-#
-#   terraform init -backend-config="bucket=<state-bucket>" -backend-config="region=<region>"
-#
-# The bucket must have versioning, default encryption and Block Public Access turned on; the state
-# holds the Flux deploy key, so only the platform team's deploy role may read it.
+# State in S3, locked by a `.tflock` object next to it (Terraform 1.10+, no DynamoDB table). Bucket
+# and region come at init time: terraform init -backend-config="bucket=<bucket>" -backend-config="region=<region>".
+# The state holds Flux's deploy key: see docs/deployment-flow.md for the bucket's settings.
 terraform {
   backend "s3" {
     key          = "platform/staging/terraform.tfstate"

@@ -6,29 +6,14 @@ provider "aws" {
   }
 }
 
+# Reads the token from GITHUB_TOKEN.
 provider "github" {
   owner = var.github_owner
 }
 
-# The token is fetched by the AWS CLI on every call, so no long-lived Kubernetes credential is kept;
-# the machine running Terraform must reach the API endpoint (private by default).
+# Cluster access through `aws eks get-token` and Git access through the deploy key; the module's
+# outputs spell both out.
 provider "flux" {
-  kubernetes = {
-    host                   = module.eks.cluster_endpoint
-    cluster_ca_certificate = base64decode(module.eks.cluster_certificate_authority_data)
-    exec = {
-      api_version = "client.authentication.k8s.io/v1beta1"
-      command     = "aws"
-      args        = ["eks", "get-token", "--cluster-name", module.eks.cluster_name, "--region", var.region]
-    }
-  }
-
-  git = {
-    url    = "ssh://git@github.com/${var.github_owner}/${var.github_repository}.git"
-    branch = var.flux_branch
-    ssh = {
-      username    = "git"
-      private_key = module.deploy_key.private_key_pem
-    }
-  }
+  kubernetes = module.platform.flux_kubernetes
+  git        = module.platform.flux_git
 }

@@ -1,49 +1,36 @@
+# Settings of the account and of whoever applies; terraform.tfvars.example lists the ones to fill in.
+# What sets the environments apart is written in main.tf. modules/platform validates every value.
+
 variable "region" {
   description = "AWS region of the environment."
   type        = string
   default     = "eu-west-1"
-
-  validation {
-    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
-    error_message = "Give an AWS region name such as eu-west-1."
-  }
 }
 
 variable "availability_zones" {
-  description = "Availability zones for subnets and nodes; empty means zones a, b and c of the region. Listed explicitly so a zone AWS adds later never reshapes the network."
+  description = "Availability zones for subnets and nodes; empty means zones a, b and c of the region."
   type        = list(string)
   default     = []
-
-  validation {
-    condition     = length(var.availability_zones) == 0 || (length(var.availability_zones) >= 2 && length(var.availability_zones) <= 4)
-    error_message = "Give between two and four availability zones, or none to use zones a, b and c of the region."
-  }
 }
 
-variable "vpc_cidr" {
-  description = "IPv4 CIDR of the environment's VPC; keep environments apart so they can be peered later."
+variable "github_owner" {
+  description = "GitHub user or organisation that owns the platform repository."
   type        = string
-  default     = "10.20.0.0/16"
-
-  validation {
-    condition     = can(cidrhost(var.vpc_cidr, 0)) && tonumber(split("/", var.vpc_cidr)[1]) <= 20
-    error_message = "Give a valid IPv4 CIDR of size /20 or larger."
-  }
 }
 
-variable "kubernetes_version" {
-  description = "Kubernetes minor version of the EKS cluster."
+variable "github_repository" {
+  description = "Name of the platform repository (the one holding specs/ and generated/)."
   type        = string
-  default     = "1.35"
+}
 
-  validation {
-    condition     = can(regex("^1\\.(3[3-9])$", var.kubernetes_version))
-    error_message = "Use a Kubernetes minor version still in EKS standard support, written like \"1.35\"."
-  }
+variable "admin_principal_arns" {
+  description = "IAM roles or users that get cluster-admin (for example the SSO role of the platform team)."
+  type        = list(string)
+  default     = []
 }
 
 variable "endpoint_public_access" {
-  description = "Also expose the Kubernetes API publicly (restricted to `public_access_cidrs`). Off by default: run Terraform and kubectl from inside the VPC."
+  description = "Also expose the Kubernetes API publicly, to `public_access_cidrs` only (for a first apply from outside the VPC)."
   type        = bool
   default     = false
 }
@@ -52,56 +39,4 @@ variable "public_access_cidrs" {
   description = "Networks allowed to reach the public API endpoint when it is enabled."
   type        = list(string)
   default     = []
-
-  validation {
-    condition     = alltrue([for cidr in var.public_access_cidrs : can(cidrhost(cidr, 0)) && cidr != "0.0.0.0/0"])
-    error_message = "Give valid CIDRs and not 0.0.0.0/0."
-  }
-
-  validation {
-    condition     = !var.endpoint_public_access || length(var.public_access_cidrs) > 0
-    error_message = "A public API endpoint needs at least one allowed CIDR (EKS would otherwise open it to the internet)."
-  }
-}
-
-variable "admin_principal_arns" {
-  description = "IAM roles or users that get cluster-admin (for example the SSO role of the platform team)."
-  type        = list(string)
-  default     = []
-
-  validation {
-    condition     = alltrue([for arn in var.admin_principal_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/", arn))])
-    error_message = "Give IAM role or user ARNs."
-  }
-}
-
-variable "github_owner" {
-  description = "GitHub user or organisation that owns the platform repository."
-  type        = string
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9](-?[A-Za-z0-9]){0,38}$", var.github_owner))
-    error_message = "Give a GitHub user or organisation name."
-  }
-}
-
-variable "github_repository" {
-  description = "Name of the platform repository (the one holding specs/ and generated/)."
-  type        = string
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9._-]{1,100}$", var.github_repository))
-    error_message = "Give the bare repository name, not a URL."
-  }
-}
-
-variable "flux_branch" {
-  description = "Branch this cluster reconciles. dev and staging follow main; prod follows the branch the promotion workflow advances after the error-budget gate."
-  type        = string
-  default     = "main"
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9._/-]+$", var.flux_branch)) && !startswith(var.flux_branch, "/")
-    error_message = "Give a plain branch name such as main."
-  }
 }
