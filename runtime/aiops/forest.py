@@ -73,18 +73,18 @@ class ForestTables:
     def score_samples(self, features: np.ndarray) -> np.ndarray:
         """Same as IsolationForest.score_samples: minus the anomaly score, in [-1, 0)."""
         x = np.ascontiguousarray(features, dtype=np.float32).astype(np.float64)
-        n_points, n_features = x.shape
-        flat_x = x.ravel()
-        point_offset = np.arange(n_points, dtype=np.intp) * n_features
-        inner = self.feature.shape[1]
-        tree_offset = (np.arange(self.n_trees, dtype=np.intp) * inner)[:, None]
-        flat_feature = self.feature.ravel()
-        flat_threshold = self.threshold.ravel()
-        node = np.zeros((self.n_trees, n_points), dtype=np.intp)
+        n_points = x.shape[0]
+        by_feature = np.ascontiguousarray(x.T).ravel()
+        stride = self.feature.shape[1]
+        inner = 2 ** self.depth - 1
+        column_start = (self.feature.astype(np.intp) * n_points).ravel()
+        threshold = self.threshold.ravel()
+        tree_base = (np.arange(self.n_trees, dtype=np.intp) * stride)[:, None]
+        point = np.arange(n_points, dtype=np.intp)[None, :]
+        node = np.repeat(tree_base, n_points, axis=1)
         for _ in range(self.depth):
-            at = node + tree_offset
-            go_right = flat_x[point_offset + flat_feature[at]] > flat_threshold[at]
-            node = 2 * node + 1 + go_right
-        bottom = node - (2 ** self.depth - 1) + (np.arange(self.n_trees) * 2 ** self.depth)[:, None]
-        depths = self.bottom_value.ravel()[bottom].sum(axis=0)
+            go_right = np.take(by_feature, np.take(column_start, node) + point) > np.take(threshold, node)
+            node = 2 * node - tree_base + 1 + go_right
+        bottom = node - tree_base - inner + (np.arange(self.n_trees, dtype=np.intp) * 2 ** self.depth)[:, None]
+        depths = np.take(self.bottom_value.ravel(), bottom).sum(axis=0)
         return -np.power(2.0, -depths / self.normaliser)

@@ -162,6 +162,9 @@ def test_fast_forest_matches_scikit_learn():
     points = rng.normal(scale=2.0, size=(700, 5))
     np.testing.assert_allclose(ForestTables.from_forest(forest).score_samples(points),
                                forest.score_samples(points), rtol=0, atol=1e-12)
+    single_leaves = IsolationForest(n_estimators=5, random_state=0).fit(np.ones((50, 5)))
+    np.testing.assert_allclose(ForestTables.from_forest(single_leaves).score_samples(points[:20]),
+                               single_leaves.score_samples(points[:20]), rtol=0, atol=1e-12)
 
 
 def test_rolling_statistics_against_direct_computation():
