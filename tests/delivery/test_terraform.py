@@ -252,6 +252,11 @@ def test_environment_keeps_the_api_endpoint_private_by_default(env):
 def test_prod_follows_the_promotion_branch_and_the_others_follow_main():
     branches = {env: platform_call(env)["flux_branch"] for env in ENVIRONMENTS}
     assert branches == {"dev": "main", "staging": "main", "prod": "release/prod"}
+    git = module_blocks(PLATFORM, "output")["flux_git"][1]
+    assert git["value"]["branch"] == "${var.flux_branch}" and git["sensitive"] is True
+    for env in ENVIRONMENTS:
+        flux_provider = next(block["flux"] for block in parse(TERRAFORM / "envs" / env / "providers.tf")["provider"] if "flux" in block)
+        assert flux_provider["git"] == "${module.platform.flux_git}"
     promotion = (REPO / ".github" / "workflows" / "promote-prod.yml").read_text(encoding="utf-8")
     assert "RELEASE_BRANCH: release/prod" in promotion
 
