@@ -65,9 +65,12 @@ class BuildCache:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             entries = data["services"] if data.get("shared") == shared else {}
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             entries = {}
-        return cls(path, shared, entries if isinstance(entries, dict) else {})
+        if not isinstance(entries, dict):
+            entries = {}
+        # A damaged or hand-edited cache must never fail a compile: keep only entries of the right shape.
+        return cls(path, shared, {k: v for k, v in entries.items() if isinstance(v, dict)})
 
     def _fingerprint(self, spec_dir: Path) -> str:
         key = spec_dir.as_posix()
@@ -85,7 +88,7 @@ class BuildCache:
         try:
             plan = plan_from_json(entry["plan"], spec_file.parent)
             warnings = [Diagnostic(*w) for w in entry["warnings"]]
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, AttributeError):
             return None
         return plan, warnings
 
@@ -94,14 +97,18 @@ class BuildCache:
         entry = self.entries.get(plan.spec_dir.as_posix())
         if not entry or entry.get("fingerprint") != self._fingerprint(plan.spec_dir):
             return None
-        for rel, (size, mtime) in entry["files"].items():
+        try:
+            recorded = {rel: (size, mtime) for rel, (size, mtime) in entry["files"].items()}
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None
+        for rel, (size, mtime) in recorded.items():
             try:
                 stat = (out / rel).stat()
-            except OSError:
+            except (OSError, TypeError, ValueError):
                 return None
             if stat.st_size != size or stat.st_mtime_ns != mtime:
                 return None
-        return sorted(entry["files"])
+        return sorted(recorded)
 
     def save(self, out: Path, services: list[ServicePlan], files_of: dict[str, list[str]],
              warnings_of: dict[str, list[Diagnostic]]) -> None:

@@ -7,6 +7,7 @@ the whole validate + compile path (`compile_specs`, in check mode so nothing is 
 from __future__ import annotations
 
 import copy
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from compiler.api import compile_specs
+from compiler.cache import CACHE_DIR
 from compiler.errors import PlatformError, SpecError
 from tests.tools import REPO
 
@@ -190,3 +192,26 @@ def test_the_unmutated_examples_compile(service: str, tmp_path: Path):
     (specs / "platform-config.yaml").write_bytes(CONFIG)
     result = compile_specs(specs, tmp_path / "generated", check=True)
     assert [s.name for s in result.project.services] == [service]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_a_damaged_build_cache_never_crashes_a_compile(data):
+    """The cache beside the output is local state a crash or a person can damage; a compile must shrug it off."""
+    with tempfile.TemporaryDirectory() as tmp:
+        specs, out = Path(tmp) / "specs", Path(tmp) / "generated"
+        _write_service(specs, "checkout", EXAMPLES["checkout"])
+        (specs / "platform-config.yaml").write_bytes(CONFIG)
+        compile_specs(specs, out)
+        cache_file = Path(tmp) / CACHE_DIR / "generated.json"
+        cache = json.loads(cache_file.read_text(encoding="utf-8"))
+        damaged = data.draw(st.sampled_from(["data", "text", "junk"]))
+        if damaged == "junk":
+            cache["services"] = data.draw(st.sampled_from([[], "x", None, {"specs/checkout": []}]))
+            cache_file.write_text(json.dumps(data.draw(st.sampled_from([cache, [], "x", None, 1]))), encoding="utf-8")
+        elif damaged == "data":
+            cache_file.write_text(json.dumps(_mutate_data(cache, data.draw)), encoding="utf-8")
+        else:
+            cache_file.write_text(_mutate_text(json.dumps(cache, indent=1), data.draw), encoding="utf-8")
+        compile_specs(specs, out)
+        assert compile_specs(specs, out, check=True, use_cache=False).changes.added == []
