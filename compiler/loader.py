@@ -169,7 +169,7 @@ def _decode(raw: bytes, path: str) -> str:
     except UnicodeDecodeError as exc:
         before = raw[: exc.start]
         line = before.count(b"\n") + 1
-        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        col = len(before[before.rfind(b"\n") + 1:].decode("utf-8", errors="replace")) + 1  # in characters
         raise SpecError([Diagnostic(path, line, col,
                                     f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x}); "
                                     "save it as UTF-8")]) from None

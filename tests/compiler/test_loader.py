@@ -97,6 +97,10 @@ def test_non_utf8_is_located_at_the_bad_byte():
     assert problems(b"a: ok\nb: caf\xe9\n") == [f"{PATH}:2:7: the file is not valid UTF-8 (byte 0xe9); save it as UTF-8"]
 
 
+def test_the_non_utf8_column_counts_characters_not_bytes():
+    assert problems("a: \u2603\u2603 ".encode() + b"\xe9\n")[0].startswith(f"{PATH}:1:7: the file is not valid UTF-8")
+
+
 def test_a_utf8_byte_order_mark_is_accepted():
     assert parse_yaml(b"\xef\xbb\xbfa: 1\n", PATH).data == {"a": 1}
 
