@@ -14,6 +14,8 @@ def json_patch(base: Any, target: Any) -> list[dict]:
     ops: list[dict] = []
 
     def walk(a: Any, b: Any, loc: tuple) -> None:
+        if type(a) is type(b) and a == b:
+            return
         if isinstance(a, dict) and isinstance(b, dict):
             for key in a:
                 if key not in b:

@@ -11,6 +11,7 @@ import ctypes
 import ctypes.util
 import difflib
 import os
+import posixpath
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,10 +45,24 @@ def _is_safe(rel: str) -> bool:
     return bool(parts) and not Path(rel).is_absolute() and ".." not in parts
 
 
+def _existing_files(out: Path) -> set[str]:
+    """Every file path under `out`, listed once (cheaper than trying to open each wanted path)."""
+    found: set[str] = set()
+    for dirpath, _, filenames in os.walk(out):
+        rel_dir = os.path.relpath(dirpath, out)
+        prefix = "" if rel_dir == "." else rel_dir.replace(os.sep, "/") + "/"
+        found.update(prefix + name for name in filenames)
+    return found
+
+
 def diff_tree(out: Path, files: dict[str, bytes], unchanged: frozenset[str] = frozenset()) -> Changes:
     """What writing `files` would change; paths in `unchanged` are known to be identical on disk already."""
     changes = Changes()
+    existing = _existing_files(out)
     for rel, content in files.items():
+        if rel not in existing and not (out / rel).is_dir():
+            changes.added.append(rel)
+            continue
         path = out / rel
         try:
             current = path.read_bytes()
@@ -116,17 +131,31 @@ def _stage(out: Path, stage: Path, files: dict[str, bytes], changes: Changes) ->
                 if (Path(dirpath) / name).is_symlink():
                     os.symlink(os.readlink(Path(dirpath) / name), stage / rel_dir / name)
             dirnames[:] = [d for d in dirnames if not (Path(dirpath) / d).is_symlink()]
+    made: set[str] = set()
     for rel in sorted(rewrite):
-        target = stage / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.is_dir():
+        parent = posixpath.dirname(rel)
+        if parent not in made:
+            (stage / parent).mkdir(parents=True, exist_ok=True)
+            made.add(parent)
+        if (stage / rel).is_dir():
             raise OutputError(f"{out / rel} is a folder, but the compiler needs to write a file there")
-        target.write_bytes(files[rel])
+        _write_new(stage / rel, files[rel])
     for rel in sorted(dropped):
         parent = (stage / rel).parent
         while parent != stage and parent.is_dir() and not any(parent.iterdir()):
             parent.rmdir()
             parent = parent.parent
+
+
+def _write_new(path: Path, content: bytes) -> None:
+    """Write a file that does not exist yet (a fresh inode: hard links to the old tree stay untouched)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        view = memoryview(content)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
 
 
 def clean_leftovers(out: Path) -> None:

@@ -7,6 +7,7 @@ are A, B, C... in query order. The SDK lays panels out left to right in rows of 
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -192,25 +193,60 @@ def _options(kind: str, builder):
     return builder.show_header(True)
 
 
+def _encode(model) -> str:
+    from grafana_foundation_sdk.cog.encoder import JSONEncoder
+    return json.dumps(model, cls=JSONEncoder, sort_keys=True)
+
+
+@functools.lru_cache(maxsize=8192)
+def _encoded_panel(spec: Panel, panel_id: int) -> str:
+    """A panel's JSON before it is placed on the grid. Building with the SDK is the costly part of a compile,
+    and the same panel recurs in every environment's dashboard of a service: it is built once."""
+    return _encode(_panel(spec, panel_id).build())
+
+
+@functools.lru_cache(maxsize=2048)
+def _encoded_row(title: str, row_id: int) -> str:
+    from grafana_foundation_sdk.builders import dashboard as sdk
+    return _encode(sdk.Row(title).id(row_id).build())
+
+
+def _grid(spec: Dashboard) -> list[dict]:
+    """Rows and panels placed on Grafana's 24-column grid, left to right and wrapping, each row below the
+    tallest panel of the previous one (the SDK's own `with_row`/`with_panel` placement)."""
+    placed: list[dict] = []
+    taken: set[int] = set()
+    x = y = tallest = 0
+    for row in spec.rows:
+        if not row.panels:
+            continue
+        row_json = json.loads(_encoded_row(row.title, stable_id(spec.uid, row.title, taken=taken)))
+        row_json["gridPos"] = {"h": 1, "w": 24, "x": 0, "y": y + tallest}
+        placed.append(row_json)
+        x, y, tallest = 0, row_json["gridPos"]["y"] + 1, 0
+        for panel in row.panels:
+            if not panel.queries:
+                raise ValueError(f"dashboard {spec.uid}: panel '{panel.title}' has no query")
+            panel_json = json.loads(_encoded_panel(panel, stable_id(spec.uid, row.title, panel.title, taken=taken)))
+            grid = panel_json["gridPos"]
+            grid["x"], grid["y"] = x, y
+            placed.append(panel_json)
+            x += grid["w"]
+            tallest = max(tallest, grid["h"])
+            if x >= 24:
+                x, y, tallest = 0, y + tallest, 0
+    return placed
+
+
 def render_dashboard(spec: Dashboard) -> dict:
     """The dashboard as Grafana JSON (a dict with sorted keys once serialised)."""
     from grafana_foundation_sdk.builders import dashboard as sdk
-    from grafana_foundation_sdk.cog.encoder import JSONEncoder
     from grafana_foundation_sdk.models.dashboard import DashboardLinkType, VariableOption
 
     builder = (sdk.Dashboard(spec.title).uid(spec.uid).tags(list(spec.tags)).refresh(spec.refresh)
                .time(spec.time_from, "now").timezone("utc").readonly())
     if spec.description:
         builder = builder.description(spec.description)
-    taken: set[int] = set()
-    for row in spec.rows:
-        if not row.panels:
-            continue
-        builder = builder.with_row(sdk.Row(row.title).id(stable_id(spec.uid, row.title, taken=taken)))
-        for panel in row.panels:
-            if not panel.queries:
-                raise ValueError(f"dashboard {spec.uid}: panel '{panel.title}' has no query")
-            builder = builder.with_panel(_panel(panel, stable_id(spec.uid, row.title, panel.title, taken=taken)))
     for var in spec.variables:
         current = VariableOption(text=var.current, value=var.current, selected=True)
         if var.kind == "custom":
@@ -222,7 +258,9 @@ def render_dashboard(spec: Dashboard) -> dict:
     for link in spec.links:
         builder = builder.link(sdk.DashboardLink(link.title).type(DashboardLinkType.LINK).url(link.url)
                                .tooltip(link.tooltip or link.title).target_blank(True).keep_time(True))
-    return json.loads(json.dumps(builder.build(), cls=JSONEncoder, sort_keys=True))
+    dashboard = json.loads(_encode(builder.build()))
+    dashboard["panels"] = _grid(spec)
+    return dashboard
 
 
 def _on_load():

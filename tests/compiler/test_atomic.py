@@ -20,13 +20,13 @@ import pathlib, sys, time
 import compiler.writer as writer
 
 stop_in = sys.argv[1]
-real_write, real_rename = pathlib.Path.write_bytes, pathlib.Path.rename
+real_write, real_rename = writer._write_new, pathlib.Path.rename
 written = []
 
-def write_then_stop(self, data):
-    result = real_write(self, data)
-    if ".tmp-" in str(self):
-        written.append(self)
+def write_then_stop(path, data):
+    result = real_write(path, data)
+    if ".tmp-" in str(path):
+        written.append(path)
         if stop_in == "stage" and len(written) == 3:
             print("STOPPED", flush=True)
             time.sleep(600)
@@ -39,7 +39,7 @@ def rename_then_stop(self, target):
         time.sleep(600)
     return result
 
-pathlib.Path.write_bytes = write_then_stop
+writer._write_new = write_then_stop
 pathlib.Path.rename = rename_then_stop
 if stop_in == "swap":
     writer._exchange = lambda a, b: False  # take the two-rename path a system without renameat2 uses
