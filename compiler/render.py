@@ -28,8 +28,11 @@ class _Dumper(_BaseDumper):
         return True
 
 
+_FIRST_CHARS = frozenset("+-.0123456789yYnN")
+
+
 def _represent_str(dumper: _Dumper, value: str) -> yaml.Node:
-    if _READ_AS_ANOTHER_TYPE.match(value):
+    if value[:1] in _FIRST_CHARS and _READ_AS_ANOTHER_TYPE.match(value):
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="'")
     return dumper.represent_str(value)
 
