@@ -40,7 +40,11 @@ def rolling_median(x: np.ndarray, window: int, exclude_current: bool = False) ->
         padded = padded[:-1]
     else:
         padded = padded[1:]
-    return np.median(np.lib.stride_tricks.sliding_window_view(padded, window), axis=1)
+    ordered = np.sort(np.lib.stride_tricks.sliding_window_view(padded, window), axis=1)
+    middle = window // 2
+    if window % 2:
+        return ordered[:, middle]
+    return 0.5 * (ordered[:, middle - 1] + ordered[:, middle])
 
 
 def lagged_diff(x: np.ndarray, lag: int) -> np.ndarray:
