@@ -64,6 +64,22 @@ def discover(specs_dir: Path) -> list[Path]:
     return sorted(p for p in specs_dir.glob(f"*/{SPEC_FILE}") if p.is_file())
 
 
+def misnamed_files(specs_dir: Path) -> list[Diagnostic]:
+    """Spec and config files under a near-miss name (platform.yml, Platform.yaml, ...), which would be skipped:
+    a skipped spec gets its service pruned, a skipped config silently swaps in the default environments."""
+    wanted = [(specs_dir, CONFIG_FILE)] + [(d, SPEC_FILE) for d in sorted(specs_dir.iterdir()) if d.is_dir()]
+    problems = []
+    for folder, name in wanted:
+        if (folder / name).is_file():
+            continue
+        stem = name.rsplit(".", 1)[0]
+        for candidate in sorted(folder.iterdir()):
+            if candidate.is_file() and candidate.name.lower() in (f"{stem}.yml", f"{stem}.yaml"):
+                problems.append(Diagnostic(display_path(candidate), 1, 1, f"this file is not read: name it "
+                                           f"'{name}' (exactly) so platformc finds it"))
+    return problems
+
+
 def load_config(specs_dir: Path) -> tuple[PlatformConfig, LoadedDoc | None]:
     file = specs_dir / CONFIG_FILE
     if not file.exists():
@@ -176,7 +192,7 @@ def load_project(specs_dir: Path, files: list[Path] | None = None, reuse: Reuse 
         # Compiling "no services" here would prune every service from the output.
         raise PlatformError(f"the specs folder '{specs_dir}' does not exist; run platformc from the repository "
                             "root or pass --specs DIR")
-    problems: list[Diagnostic] = []
+    problems: list[Diagnostic] = misnamed_files(specs_dir) if files is None else []
     try:
         config, config_doc = load_config(specs_dir)
     except SpecError as exc:
