@@ -30,9 +30,12 @@ def read_series(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
         if header is None or [h.strip() for h in header[:2]] != ["timestamp", "value"]:
             raise ValueError(f"{path}: expected a 'timestamp,value' header")
         rows = [row for row in reader if row]
-    stamps = [_parse_time(row[0]) for row in rows]
-    seconds = np.array(stamps, dtype="datetime64[s]").astype(np.int64).astype(np.float64)
-    values = np.array([float(row[1]) for row in rows])
+    try:
+        stamps = [_parse_time(row[0]) for row in rows]
+        seconds = np.array(stamps, dtype="datetime64[s]").astype(np.int64).astype(np.float64)
+        values = np.array([float(row[1]) for row in rows])
+    except (IndexError, ValueError) as exc:
+        raise ValueError(f"{path}: unreadable row: {exc}") from None
     return stamps, seconds, values
 
 

@@ -84,3 +84,17 @@ def test_command_line_ends_with_one_json_line(tmp_path, capsys):
 def test_missing_corpus_is_a_clear_error(tmp_path, capsys):
     assert nab.main(["--data", str(tmp_path / "nowhere"), "--jobs", "1"]) == 2
     assert "no NAB window file" in capsys.readouterr().err
+
+
+def test_bad_corpus_files_are_reported_with_their_name(tmp_path, capsys):
+    write_corpus(tmp_path)
+    windows = tmp_path / "labels" / "combined_windows.json"
+    good = windows.read_text()
+    windows.write_text(json.dumps({"groupA/one.csv": [["1999-01-01 00:00:00.000000", "1999-01-02 00:00:00.000000"]]}))
+    assert nab.main(["--data", str(tmp_path), "--detector", "null", "--jobs", "1"]) == 2
+    assert "groupA/one.csv: window edge" in capsys.readouterr().err
+    windows.write_text(good)
+    data = tmp_path / "data" / "groupB" / "two.csv"
+    data.write_text(data.read_text().replace("\n", "\nnot a date,abc\n", 1))
+    assert nab.main(["--data", str(tmp_path), "--detector", "null", "--jobs", "1"]) == 2
+    assert "two.csv: unreadable row" in capsys.readouterr().err
