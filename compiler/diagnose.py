@@ -100,7 +100,10 @@ def _type_message(kinds: list[str], value: Any) -> str:
     return f"should be {wanted}, not {_got(value)}{hint}"
 
 
-def _message(error: dict, loc: Loc, model: type[BaseModel], root_loc: Loc, where_note: str) -> str:
+def _message(error: dict, loc: Loc, model: type[BaseModel], root_loc: Loc, where_note: str,
+             removed: bool = False) -> str:
+    """The message of one pydantic error; `removed` when a required key exists in the file but an override's
+    null took it out."""
     kind = error["type"]
     where = _dotted(root_loc + loc) + where_note
     prefix = f"{where}: " if where else ""
@@ -111,6 +114,8 @@ def _message(error: dict, loc: Loc, model: type[BaseModel], root_loc: Loc, where
         hint = f"; did you mean '{close[0]}'?" if close else (
             f"; allowed here: {', '.join(allowed)}" if allowed else "; remove it")
         return f"{prefix}unknown field '{name}'{hint}"
+    if kind == "missing" and removed:
+        return f"{prefix}required field is removed by this null; give it a value or drop the line"
     if kind == "missing":
         return f"{prefix}required field is missing; add it"
     if kind in _EXPECTED:
@@ -173,10 +178,7 @@ def validation_diagnostics(exc: ValidationError, doc: LoadedDoc, model: type[Bas
     result = []
     for error in _merge_union_errors(exc.errors(include_url=False)):
         loc, on_key = _located(error)
-        message = _message(error, loc, model, root_loc, where_note) + suffix
-        if error["type"] == "missing" and loc in doc.marks:
-            message = message.replace("required field is missing; add it",
-                                      "required field is removed by this null; give it a value or drop the line")
+        message = _message(error, loc, model, root_loc, where_note, removed=loc in doc.marks) + suffix
         diag = doc.diagnostic(loc, message, key=on_key)
         if (diag.line, diag.col, diag.message) not in seen:
             seen.add((diag.line, diag.col, diag.message))
