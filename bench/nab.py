@@ -2,7 +2,8 @@
 
 For each of NAB's files: train on the first 15% (NAB's probation period), score the next stretch
 (half as long), retrain on everything seen so far (the most recent MAX_TRAIN points), score the next
-stretch, and so on. A point's score depends only on models trained before its stretch and on points at or before it.
+stretch, and so on. A point's score depends only on models trained before its stretch and on points
+at or before it. Repeated timestamps in NAB are nudged (see `strictly_increasing`).
 
 NAB counts every flagged row outside a window as a separate false positive, while the runtime
 reports merged intervals; so, as the runtime's alerts do, only the onset of an episode is reported:

@@ -282,7 +282,8 @@ class MetricModel:
 
     validation_score: the share of a held-out tail of the training data (the last 20%) that a model
     trained on the rest scores as normal (score <= 1), i.e. how well the model explains data it has
-    not seen; 1.0 means it explained every held-out point.
+    not seen; 1.0 means it explained every held-out point. It is 0.0 when the history was too short
+    to hold a tail out (a model on fewer than MIN_TRAIN_POINTS points) or validation was skipped.
     """
 
     def __init__(self, kind: str, n_points: int, validation_score: float,
