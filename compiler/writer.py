@@ -7,9 +7,11 @@ folder (a bootstrapped `flux-system/`, a file a person put there) is carried ove
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import difflib
+import fcntl
 import os
 import posixpath
 import shutil
@@ -170,26 +172,43 @@ def clean_leftovers(out: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def _exclusive(out: Path):
+    """One writer at a time per output folder: a second compile waits instead of removing the first's stage.
+    The lock is held on the parent folder itself, so no lock file is left behind."""
+    fd = os.open(out.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def write_tree(out: Path, files: dict[str, bytes], unchanged: frozenset[str] = frozenset()) -> Changes:
     """Bring `out` to exactly `files` and `unchanged` (plus any file it does not own) in one atomic swap."""
     out = out.absolute()
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        clean_leftovers(out)
-        changes = diff_tree(out, files, unchanged)
-        if not changes:
-            return changes
-        stage = out.parent / f".{out.name}.tmp-{os.getpid()}"
-        shutil.rmtree(stage, ignore_errors=True)
-        stage.mkdir()
-        try:
-            _stage(out, stage, files, changes)
-            _swap(out, stage)
-        finally:
-            shutil.rmtree(stage, ignore_errors=True)
-        return changes
+        with _exclusive(out):
+            return _write_locked(out, files, unchanged)
     except OSError as exc:
         raise OutputError(f"cannot write {out}: {exc.strerror or exc}") from None
+
+
+def _write_locked(out: Path, files: dict[str, bytes], unchanged: frozenset[str]) -> Changes:
+    clean_leftovers(out)
+    changes = diff_tree(out, files, unchanged)
+    if not changes:
+        return changes
+    stage = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir()
+    try:
+        _stage(out, stage, files, changes)
+        _swap(out, stage)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return changes
 
 
 def _swap(out: Path, stage: Path) -> None:

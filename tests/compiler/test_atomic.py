@@ -3,6 +3,7 @@ services are pruned, files the compiler does not own survive, and `compile --che
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -206,3 +207,21 @@ def test_compile_check_writes_nothing_and_lists_what_would_change(repo: Path):
     assert tree_bytes(out) == files
     assert tree_stats(out) == stats
     assert leftovers(out) == []
+
+
+def test_concurrent_compiles_into_one_folder_wait_for_each_other(repo: Path):
+    """Two compiles racing on one output folder: the second waits for the first's swap (no lost stage)."""
+    _change_specs(repo)
+    shutil.rmtree(repo / ".platformc-cache", ignore_errors=True)
+    command = [sys.executable, "-c", "from compiler.cli import main; main()", "compile", "--specs", "specs",
+               "--out", "generated"]
+    children = [subprocess.Popen(command, cwd=repo, env=child_env(), stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    results = [(child.wait(timeout=120), child.stderr.read()) for child in children]
+    for child in children:
+        child.stdout.close()
+        child.stderr.close()
+    assert [code for code, _ in results] == [0, 0, 0], results
+    assert leftovers(repo / "generated") == []
+    assert call_platformc(["compile", "--specs", "specs", "--out", "generated", "--check"], cwd=repo).returncode == 0
+    assert all((repo / "generated" / rel).is_file() for rel in UNOWNED)
