@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import conventions as names
-from .emitters import PROJECT_EMITTERS, cluster, emit_service
+from .emitters import PROJECT_EMITTERS, cluster, emit_service, platform_aiops
 from .output import OutputFile, Tree
 from .patch import json_patch
 from .plan import base_target, env_targets
@@ -108,6 +108,10 @@ def _cluster_files(project: Project, options: BuildOptions, teams: dict[str, lis
         listed += [f"services/{service.name}.yaml" for service in project.services]
         rel = f"{names.PLATFORM_DIR}.yaml"
         files[f"{root}/{rel}"] = OutputFile("specs/platform-config.yaml", cluster.platform_kustomization(project, env))
+        listed.append(rel)
+        rel = f"{names.AIOPS_DIR}.yaml"
+        files[f"{root}/{rel}"] = OutputFile("specs/platform-config.yaml", cluster.aiops_kustomization(
+            project, env, platform_aiops.flux_dependencies(project, env.name)))
         listed.append(rel)
         for doc in cluster.git_repository(project):
             rel = f"sources/{_file_name(doc)}"

@@ -48,6 +48,13 @@ def platform_kustomization(project: Project, env: Environment) -> dict:
     return doc
 
 
+def aiops_kustomization(project: Project, env: Environment, depends_on: list[str]) -> dict:
+    """The AIOps runtime (platform/<env>/aiops/): after the platform, whose CRDs its ServiceMonitor needs."""
+    labels = {names.LABEL_PART_OF: names.PLATFORM_DIR, names.LABEL_MANAGED_BY: names.MANAGED_BY}
+    path = names.flux_path(f"{names.platform_dir(env.name)}/{names.AIOPS_DIR}", project.config.spec.git.path)
+    return _flux_kustomization(project, names.AIOPS_DIR, path, depends_on, labels)
+
+
 def git_repository(project: Project) -> list[dict]:
     """Only when the config asks for it: `flux bootstrap` already creates the `flux-system` source."""
     git = project.config.spec.git

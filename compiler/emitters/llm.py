@@ -20,7 +20,8 @@ ROLE = "llm-gateway"
 STATE_DIR = "/var/lib/runtime"
 TOKEN_DIR = "/etc/llm-gateway/token"
 TOKEN_FILE = "token"
-API_KEY_ENV = "LLM_API_KEY"
+API_KEY_DIR = "/etc/llm-gateway/upstream"
+API_KEY_FILE = "api-key"
 
 
 def gateway_name(t: Target) -> str:
@@ -76,7 +77,7 @@ def runtime_config(t: Target, prompt_dirs: list[str]) -> dict:
     assert llm is not None
     upstream = {"url": _upstream_base(t, llm), "timeout_seconds": 120}
     if llm.apiKeySecret is not None:
-        upstream["api_key_env"] = API_KEY_ENV
+        upstream["api_key_file"] = f"{API_KEY_DIR}/{API_KEY_FILE}"
     settings: dict = {"upstream": upstream, "prompt_paths": prompt_dirs}
     price = llm.price_per_million()
     if price is not None:
@@ -119,14 +120,15 @@ def _deployment(t: Target, config: dict, prompt_maps: list[dict]) -> dict:
     mounts = [{"name": "config", "mountPath": names.LLM_GATEWAY_CONFIG_DIR + "/config", "readOnly": True},
               {"name": "token", "mountPath": TOKEN_DIR, "readOnly": True},
               {"name": "state", "mountPath": STATE_DIR}, {"name": "tmp", "mountPath": "/tmp"}]
+    if llm.apiKeySecret is not None:
+        volumes.append({"name": "upstream-key", "secret": {
+            "secretName": llm.apiKeySecret.secret, "items": [{"key": llm.apiKeySecret.key, "path": API_KEY_FILE}]}})
+        mounts.append({"name": "upstream-key", "mountPath": API_KEY_DIR, "readOnly": True})
     for index, cm in enumerate(prompt_maps):
         prompt = cm["metadata"]["labels"][names.LABEL_PROMPT]
         volumes.append({"name": f"prompt-{index}", "configMap": {"name": cm["metadata"]["name"]}})
         mounts.append({"name": f"prompt-{index}", "mountPath": f"{names.LLM_PROMPTS_DIR}/{prompt}", "readOnly": True})
     env = [{"name": "RUNTIME_STATE_DIR", "value": STATE_DIR}]
-    if llm.apiKeySecret is not None:
-        env.append({"name": API_KEY_ENV, "valueFrom": {"secretKeyRef": {"name": llm.apiKeySecret.secret,
-                                                                        "key": llm.apiKeySecret.key}}})
     env += telemetry.otel_env(t, service_name=name)
     port = names.LLM_GATEWAY_PORT
     container = {

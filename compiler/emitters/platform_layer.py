@@ -3,7 +3,8 @@
 Each folder holds the namespaces of the stack, the HelmRepositories and pinned HelmReleases (values sized for
 that environment), and the platform overview dashboard. The Flux Kustomization `platform` in
 `clusters/<env>/` reconciles it, and every service Kustomization depends on it (the ServiceMonitor and
-PrometheusRule CRDs come from kube-prometheus-stack).
+PrometheusRule CRDs come from kube-prometheus-stack). The AIOps runtime lives in the `aiops/` subfolder, which
+its own Flux Kustomization reconciles after `platform` (platform_aiops.py).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ..output import OutputFile, Tree
 from ..project import Project
 from .dashboards import OVERVIEW_FOLDER, OVERVIEW_NAME, dashboard_configmap, overview_dashboard_json
 from .adapter import adapter_files
+from .platform_aiops import aiops_objects
 from .platform_charts import (CHAOS_NAMESPACE, FLAGGER_NAMESPACE, PROMETHEUS_ADAPTER, REPOSITORIES, charts,
                               helm_release, helm_repository)
 from .platform_values import VALUES
@@ -64,6 +66,25 @@ def _file_name(doc: dict) -> str:
     return f"{doc['kind'].lower()}-{doc['metadata']['name']}.yaml"
 
 
+def _aiops_file_name(doc: dict, home: str) -> str:
+    """RBAC objects share one name across namespaces, so their namespace is part of the file name."""
+    namespace = doc["metadata"].get("namespace")
+    parts = [doc["kind"].lower(), *([namespace] if namespace and namespace != home else []), doc["metadata"]["name"]]
+    return "-".join(parts) + ".yaml"
+
+
+def _aiops_files(project: Project, env: str) -> Tree:
+    root = f"{names.platform_dir(env)}/{names.AIOPS_DIR}"
+    home = project.config.spec.platform.alerting.aiops.namespace
+    files: Tree = {}
+    for doc in aiops_objects(project, env):
+        files[f"{root}/{_aiops_file_name(doc, home)}"] = OutputFile(SOURCE, doc)
+    files[f"{root}/kustomization.yaml"] = OutputFile(SOURCE, {
+        "apiVersion": names.KUSTOMIZE_API, "kind": "Kustomization",
+        "resources": sorted(path.rsplit("/", 1)[1] for path in files)})
+    return files
+
+
 def platform_layer(project: Project) -> Tree:
     files: Tree = {}
     with_adapter_rules = bool(adapter_files(project))
@@ -78,4 +99,5 @@ def platform_layer(project: Project) -> Tree:
             resources.append(adapter_dir)
         files[f"{root}/kustomization.yaml"] = OutputFile(SOURCE, {
             "apiVersion": names.KUSTOMIZE_API, "kind": "Kustomization", "resources": resources})
+        files.update(_aiops_files(project, env.name))
     return files

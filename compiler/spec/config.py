@@ -56,6 +56,10 @@ class PlatformConfigSpec(SpecModel):
             raise SpecValueError(f"platform.environments names unknown environment(s) {', '.join(unknown)}; "
                                  f"known: {', '.join(names)}", at=("platform", "environments", unknown[0]),
                                  on_key=True)
+        for index, env in enumerate(self.platform.aiops.remediateIn):
+            if env not in names:
+                raise SpecValueError(f"platform.aiops.remediateIn names unknown environment '{env}'; "
+                                     f"known: {', '.join(names)}", at=("platform", "aiops", "remediateIn", index))
         return self
 
 

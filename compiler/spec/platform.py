@@ -12,6 +12,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from .. import conventions as names
 from .base import CpuQuantity, DnsLabel, Duration, MemoryQuantity, ObjectName, SpecModel
+from .images import Image
 
 URL_PATTERN = r"^https?://[^\s]+$"
 GO_DURATION = re.compile(r"^(\d+(h|m|s))+$")
@@ -88,6 +89,22 @@ class Alerting(SpecModel):
         return self
 
 
+class AiopsRuntime(SpecModel):
+    """The AIOps runtime the platform layer deploys (generated/platform/<env>/aiops/): one StatefulSet whose
+    replicas follow the environment's sizing, scoring live series and remediating alerts."""
+
+    image: Image = Field(names.RUNTIME_IMAGE, description="The runtime image, pinned by digest.")
+    remediateIn: list[DnsLabel] = Field(
+        default_factory=list, description="Environments where remediation acts; everywhere else it only "
+        "records what it would do (dry-run).")
+    maxActionsPerHour: int = Field(5, ge=0, le=100, description="Cap on remediation actions per replica and hour.")
+    cooldown: Duration = Field("15m", description="Least time between two actions on the same target.")
+    retrainCooldown: Duration = Field("6h", description="Least time between two retrain jobs of one model.")
+    cpu: CpuQuantity = Field("200m", description="CPU request of each replica.")
+    memory: MemoryQuantity = Field("512Mi", description="Memory request of each replica.")
+    storage: MemoryQuantity = Field("2Gi", description="Volume of each replica (model registry, audit log).")
+
+
 class PlatformStack(SpecModel):
     storageClass: ObjectName = Field("gp3", description="StorageClass of the Prometheus, Alertmanager and Tempo "
                                      "volumes.")
@@ -97,6 +114,8 @@ class PlatformStack(SpecModel):
     environments: dict[str, SizingOverride] = Field(
         default_factory=dict, description="Per-environment sizing; fields left out keep `defaults`.")
     alerting: Alerting = Alerting()
+    aiops: AiopsRuntime = Field(AiopsRuntime(), description="The AIOps runtime: image, where remediation acts, "
+                                "its rate limits and size.")
     meshProvider: Literal["kubernetes", "linkerd", "istio"] = Field(
         "kubernetes", description="How Flagger shifts traffic for model canaries. 'kubernetes' needs no mesh and "
         "runs blue/green (no traffic split); 'linkerd' and 'istio' need that mesh installed in the cluster.")

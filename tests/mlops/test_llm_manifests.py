@@ -52,7 +52,9 @@ def test_the_gateway_config_is_one_the_runtime_accepts_and_its_prompts_load(tmp_
     docs = objects(example_target("assistant"))
     config = RuntimeConfig.model_validate(_config(docs))
     assert config.llm.upstream.url == "https://api.openai.com"
-    assert config.llm.upstream.api_key_env == "LLM_API_KEY"
+    assert config.llm.upstream.api_key_env is None
+    key_mount = _mount(find(docs, "Deployment", names.llm_gateway_name("assistant")), "upstream-key")
+    assert str(config.llm.upstream.api_key_file).startswith(key_mount)
     assert config.llm.prices["gpt-4o-mini"].prompt_per_million == 0.15
     assert [(b.name, b.daily_tokens) for b in config.llm.budgets.budgets] == [("assistant", 1_000_000)]
     assert (config.llm.rag.store, config.llm.rag.qdrant_url) == ("qdrant", "http://assistant-qdrant.support.svc:6333")
