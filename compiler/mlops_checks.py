@@ -90,7 +90,8 @@ def rollout_provider(service: "ServicePlan", spec_doc: LoadedDoc, config: "Platf
     platform = config.spec.platform.meshProvider
     problems = []
     for prefix, spec in _specs(service):
-        provider = spec.model.rollout.provider if spec.model else None
+        rollout = spec.model.rollout if spec.model else None
+        provider = rollout.provider if rollout else None
         if provider and provider != platform:
             where = "spec." + ".".join(map(str, prefix + ("model", "rollout", "provider")))
             problems.append(spec_doc.diagnostic(

@@ -7,6 +7,7 @@ folder (a bootstrapped `flux-system/`, a file a person put there) is carried ove
 """
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import ctypes
 import ctypes.util
@@ -133,15 +134,9 @@ def _stage(out: Path, stage: Path, files: dict[str, bytes], changes: Changes) ->
                 if (Path(dirpath) / name).is_symlink():
                     os.symlink(os.readlink(Path(dirpath) / name), stage / rel_dir / name)
             dirnames[:] = [d for d in dirnames if not (Path(dirpath) / d).is_symlink()]
-    made: set[str] = set()
-    for rel in sorted(rewrite):
-        parent = posixpath.dirname(rel)
-        if parent not in made:
-            (stage / parent).mkdir(parents=True, exist_ok=True)
-            made.add(parent)
-        if (stage / rel).is_dir():
-            raise OutputError(f"{out / rel} is a folder, but the compiler needs to write a file there")
-        _write_new(stage / rel, files[rel])
+    for parent in sorted({posixpath.dirname(rel) for rel in rewrite}):
+        (stage / parent).mkdir(parents=True, exist_ok=True)
+    _write_all(out, stage, [(rel, files[rel]) for rel in sorted(rewrite)])
     for rel in sorted(dropped):
         parent = (stage / rel).parent
         while parent != stage and parent.is_dir() and not any(parent.iterdir()):
@@ -149,7 +144,28 @@ def _stage(out: Path, stage: Path, files: dict[str, bytes], changes: Changes) ->
             parent = parent.parent
 
 
-def _write_new(path: Path, content: bytes) -> None:
+WRITE_THREADS = 4
+
+
+def _write_all(out: Path, stage: Path, items: list[tuple[str, bytes]]) -> None:
+    """Write the staged files; a few threads overlap the file system's latency (writes release the GIL)."""
+    def write(item: tuple[str, bytes]) -> None:
+        rel, content = item
+        try:
+            _write_new(os.path.join(stage, rel), content)
+        except (IsADirectoryError, FileExistsError):
+            raise OutputError(f"{out / rel} is a folder, but the compiler needs to write a file there") from None
+
+    if len(items) < 64:
+        for item in items:
+            write(item)
+        return
+    with concurrent.futures.ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
+        for _ in pool.map(write, items):
+            pass
+
+
+def _write_new(path: str | Path, content: bytes) -> None:
     """Write a file that does not exist yet (a fresh inode: hard links to the old tree stay untouched)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:

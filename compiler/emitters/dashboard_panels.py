@@ -199,16 +199,21 @@ def _encode(model) -> str:
 
 
 @functools.lru_cache(maxsize=8192)
-def _encoded_panel(spec: Panel, panel_id: int) -> str:
+def _panel_json(spec: Panel, panel_id: int) -> dict:
     """A panel's JSON before it is placed on the grid. Building with the SDK is the costly part of a compile,
-    and the same panel recurs in every environment's dashboard of a service: it is built once."""
-    return _encode(_panel(spec, panel_id).build())
+    and the same panel recurs in every environment's dashboard of a service: it is built once. The dict is
+    shared between dashboards: never modify it (`_placed` copies the one key that differs)."""
+    return json.loads(_encode(_panel(spec, panel_id).build()))
 
 
 @functools.lru_cache(maxsize=2048)
-def _encoded_row(title: str, row_id: int) -> str:
+def _row_json(title: str, row_id: int) -> dict:
     from grafana_foundation_sdk.builders import dashboard as sdk
-    return _encode(sdk.Row(title).id(row_id).build())
+    return json.loads(_encode(sdk.Row(title).id(row_id).build()))
+
+
+def _placed(shared: dict, grid: dict) -> dict:
+    return {**shared, "gridPos": grid}
 
 
 def _grid(spec: Dashboard) -> list[dict]:
@@ -220,17 +225,16 @@ def _grid(spec: Dashboard) -> list[dict]:
     for row in spec.rows:
         if not row.panels:
             continue
-        row_json = json.loads(_encoded_row(row.title, stable_id(spec.uid, row.title, taken=taken)))
-        row_json["gridPos"] = {"h": 1, "w": 24, "x": 0, "y": y + tallest}
-        placed.append(row_json)
-        x, y, tallest = 0, row_json["gridPos"]["y"] + 1, 0
+        row_y = y + tallest
+        placed.append(_placed(_row_json(row.title, stable_id(spec.uid, row.title, taken=taken)),
+                              {"h": 1, "w": 24, "x": 0, "y": row_y}))
+        x, y, tallest = 0, row_y + 1, 0
         for panel in row.panels:
             if not panel.queries:
                 raise ValueError(f"dashboard {spec.uid}: panel '{panel.title}' has no query")
-            panel_json = json.loads(_encoded_panel(panel, stable_id(spec.uid, row.title, panel.title, taken=taken)))
-            grid = panel_json["gridPos"]
-            grid["x"], grid["y"] = x, y
-            placed.append(panel_json)
+            shared = _panel_json(panel, stable_id(spec.uid, row.title, panel.title, taken=taken))
+            grid = {**shared["gridPos"], "x": x, "y": y}
+            placed.append(_placed(shared, grid))
             x += grid["w"]
             tallest = max(tallest, grid["h"])
             if x >= 24:
@@ -239,7 +243,8 @@ def _grid(spec: Dashboard) -> list[dict]:
 
 
 def render_dashboard(spec: Dashboard) -> dict:
-    """The dashboard as Grafana JSON (a dict with sorted keys once serialised)."""
+    """The dashboard as Grafana JSON (a dict with sorted keys once serialised). Panels share nested values
+    with other dashboards: serialise the result, do not modify it."""
     from grafana_foundation_sdk.builders import dashboard as sdk
     from grafana_foundation_sdk.models.dashboard import DashboardLinkType, VariableOption
 

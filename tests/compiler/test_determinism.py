@@ -104,3 +104,21 @@ def test_the_output_has_no_timestamps_or_absolute_paths(two_compiles):
             text = content.decode("utf-8")
             assert str(out.parent) not in text, rel
             assert "creationTimestamp" not in text, rel
+
+
+def test_building_in_worker_processes_gives_the_same_bytes_as_one_process(tmp_path: Path, monkeypatch):
+    """Enough services to take the forked-worker path, compared with the single-process path."""
+    import compiler.api as api
+    from compiler.api import compile_specs
+    from tests.compiler.harness import write_service
+
+    specs = tmp_path / "specs"
+    count = api.PARALLEL_FROM + 5
+    for i in range(count):
+        write_service(specs, f"svc-{i:03d}", team=f"team-{i % 4}", replicas=1 + i % 3)
+    compile_specs(specs, tmp_path / "parallel" / "generated", use_cache=False)
+    monkeypatch.setattr(api, "PARALLEL_FROM", 10**9)
+    compile_specs(specs, tmp_path / "serial" / "generated", use_cache=False)
+    parallel = tree_bytes(tmp_path / "parallel" / "generated")
+    assert len(parallel) > 10 * count
+    assert parallel == tree_bytes(tmp_path / "serial" / "generated")
