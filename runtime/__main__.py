@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     from runtime.config import ConfigError, load_config
 
     try:
-        config = load_config(args.config)
+        load_config(args.config)  # fail here, with one clear line, before any worker starts
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

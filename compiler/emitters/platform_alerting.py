@@ -9,14 +9,15 @@ service and SLO: one incident, one notification.
 from __future__ import annotations
 
 from .. import conventions as names
-from ..spec.platform import Receiver, SecretKey
+from ..spec.base import SecretRef
+from ..spec.platform import Receiver
 from .platform_charts import service_url
 
 SECRETS_DIR = "/etc/alertmanager/secrets"
 BLACKHOLE = names.RECEIVER_BLACKHOLE
 
 
-def secret_path(ref: SecretKey) -> str:
+def secret_path(ref: SecretRef) -> str:
     """Where kube-prometheus-stack mounts `alertmanagerSpec.secrets` entries inside Alertmanager."""
     return f"{SECRETS_DIR}/{ref.secret}/{ref.key}"
 

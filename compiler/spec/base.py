@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -116,3 +116,10 @@ def format_memory(nbytes: int) -> str:
 
 def duration_seconds(value: str) -> float:
     return sum(int(n) * _DURATION_SECONDS[u] for n, u in re.findall(r"(\d+)(ms|s|m|h|d|w)", value))
+
+
+class SecretRef(SpecModel):
+    """A key of a Kubernetes Secret, by reference: specs never hold secret values."""
+
+    secret: ObjectName = Field(description="Name of the Kubernetes Secret (in the namespace that uses it).")
+    key: Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[-._a-zA-Z0-9]+$")]

@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .base import DnsLabel, Duration, ObjectName, SpecModel, SpecValueError, SpecValueError
+from .base import DnsLabel, Duration, ObjectName, SpecModel, SpecValueError
 from .platform import PlatformStack
 
 

@@ -12,7 +12,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from pydantic import ValidationError
 
-from .base import CpuQuantity, DnsLabel, MemoryQuantity, ObjectName, SpecModel
+from .base import CpuQuantity, DnsLabel, MemoryQuantity, ObjectName, SecretRef, SpecModel
 from .images import Image
 from .slo import SLI, SLO, LatencySLI
 
@@ -55,9 +55,6 @@ ModelId = Annotated[str, AfterValidator(_model_id)]
 Percent = Annotated[int, Field(ge=1, le=100)]
 
 
-class SecretKey(SpecModel):
-    secret: ObjectName = Field(description="Name of the Kubernetes Secret in the team's namespace.")
-    key: Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[-._a-zA-Z0-9]+$")]
 
 
 class Prompt(SpecModel):
@@ -151,7 +148,7 @@ class Rag(SpecModel):
     image: Image | None = Field(None, description="Vector store image (qdrant or pgvector); pin a digest.")
     storage: MemoryQuantity = Field("10Gi", description="Size of the store's volume.")
     storageClassName: ObjectName | None = None
-    passwordSecret: SecretKey | None = Field(None, description="pgvector: the postgres password.")
+    passwordSecret: SecretRef | None = Field(None, description="pgvector: the postgres password.")
 
     @model_validator(mode="after")
     def _server_fields(self) -> "Rag":
@@ -173,7 +170,7 @@ class Serving(SpecModel):
     storageClassName: ObjectName | None = None
     maxModelLen: int | None = Field(None, ge=256, le=1_048_576)
     nodeSelector: dict[str, str] = Field(default_factory=lambda: {"nvidia.com/gpu.present": "true"})
-    hfTokenSecret: SecretKey | None = Field(None, description="Hugging Face token for gated models.")
+    hfTokenSecret: SecretRef | None = Field(None, description="Hugging Face token for gated models.")
 
 
 class Gateway(SpecModel):
@@ -181,7 +178,7 @@ class Gateway(SpecModel):
     replicas: int = Field(2, ge=1, le=50)
     cpu: CpuQuantity = "250m"
     memory: MemoryQuantity = "512Mi"
-    tokenSecret: SecretKey | None = Field(
+    tokenSecret: SecretRef | None = Field(
         None, description="Bearer token callers present; default: secret '<service>-llm-gateway', key 'token'.")
 
 
@@ -189,7 +186,7 @@ class LlmSpec(SpecModel):
     provider: DnsLabel = Field("openai", description="Label of the upstream; any OpenAI-compatible server works.")
     model: ModelId = Field(description="Default model requests use.")
     upstream: UpstreamUrl | None = Field(None, description="OpenAI-compatible base URL; omit with `serving`.")
-    apiKeySecret: SecretKey | None = None
+    apiKeySecret: SecretRef | None = None
     prompts: list[Prompt] = Field(default_factory=list)
     tokenBudget: TokenBudget | None = None
     costBudget: CostBudget | None = None

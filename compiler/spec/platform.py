@@ -11,7 +11,7 @@ from typing import Literal, Annotated
 from pydantic import AfterValidator, Field, model_validator
 
 from .. import conventions as names
-from .base import CpuQuantity, DnsLabel, Duration, MemoryQuantity, ObjectName, SpecModel
+from .base import CpuQuantity, DnsLabel, Duration, MemoryQuantity, ObjectName, SecretRef, SpecModel
 from .images import Image
 
 URL_PATTERN = r"^https?://[^\s]+$"
@@ -54,9 +54,6 @@ class SizingOverride(SpecModel):
     resources: StackResources | None = None
 
 
-class SecretKey(SpecModel):
-    secret: ObjectName = Field(description="Secret in the monitoring namespace, mounted into Alertmanager.")
-    key: Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[-._a-zA-Z0-9]+$")]
 
 
 class Receiver(SpecModel):
@@ -68,7 +65,7 @@ class Receiver(SpecModel):
 
 class AiopsWebhook(SpecModel):
     namespace: DnsLabel = Field("aiops", description="Namespace of the AIOps runtime's Service `aiops`.")
-    tokenSecret: SecretKey = Field(SecretKey(secret="aiops-api-token", key="token"),
+    tokenSecret: SecretRef = Field(SecretRef(secret="aiops-api-token", key="token"),
                                    description="Bearer token Alertmanager sends to /alerts.")
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from .base import (CpuQuantity, DnsLabel, HttpPath, MemoryQuantity, ObjectName, ServiceName, SpecModel,
+from .base import (CpuQuantity, DnsLabel, HttpPath, MemoryQuantity, SecretRef, ServiceName, SpecModel,
                    SpecValueError)
 from .chaos import ChaosExperiment
 from .llm import LlmSpec
@@ -50,9 +50,6 @@ class Metadata(SpecModel):
     tier: Literal["critical", "standard", "experimental"] = "standard"
 
 
-class SecretRef(SpecModel):
-    secret: ObjectName = Field(description="Name of the Kubernetes Secret in the team's namespace.")
-    key: Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[-._a-zA-Z0-9]+$")]
 
 
 class Limits(SpecModel):
