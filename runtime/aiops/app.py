@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib.util
 import os
 from pathlib import Path
@@ -59,6 +60,9 @@ def create_aiops_app(config: RuntimeConfig, executor_factory=KubernetesExecutor,
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
+        # Everything imported and built so far lives as long as the process: moved out of the
+        # collector's generations, a full collection no longer walks it in the middle of a request.
+        gc.freeze()
         task = None
         if settings.scheduler.enabled and settings.scheduler.series:
             task = asyncio.create_task(scorer.loop())

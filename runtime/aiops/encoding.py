@@ -3,9 +3,10 @@
 A 20-metric x 1,000-point answer has 20,000 point objects; creating them as Python dicts and serialising
 those costs far more than the scoring. Here each column is serialised once by orjson (numpy arrays are
 formatted in C), split into its numbers, and interleaved with the constant key fragments by slice
-assignment, so no Python code runs per point. `ts` and `value` keep full float64 precision; the
-derived `score`, `expected`, `lower` and `upper` are written with float32 precision (7 significant
-digits), which is all a score or band carries and makes the answer about a third smaller.
+assignment, so no Python code runs per point. Each metric's points are joined while their pieces are
+still in the CPU cache, and the metrics' texts once more into the answer, without intermediate copies. `ts` and `value` keep full float64 precision; the derived `score`, `expected`,
+`lower` and `upper` are written with float32 precision (7 significant digits), which is all a score or
+band carries and makes the answer about a third smaller.
 """
 from __future__ import annotations
 
@@ -27,20 +28,23 @@ def points_json(columns: list[np.ndarray]) -> bytes:
     if count == 0:
         return b"[]"
     width = 2 * len(POINT_KEYS) + 1
-    pieces: list[bytes | None] = [None] * (width * count)
+    pieces: list[bytes | None] = [None] * (width * count + 2)
     for index, column in enumerate(columns):
-        pieces[2 * index::width] = [_FRAGMENTS[index]] * count
-        pieces[2 * index + 1::width] = _numbers(column, np.float64 if index < 2 else np.float32)
-    pieces[width - 1::width] = [b"},"] * count
-    pieces[-1] = b"}"
-    return b"[" + b"".join(pieces) + b"]"
+        pieces[1 + 2 * index:-1:width] = [_FRAGMENTS[index]] * count
+        pieces[2 + 2 * index:-1:width] = _numbers(column, np.float64 if index < 2 else np.float32)
+    pieces[width:-1:width] = [b"},"] * count
+    pieces[0], pieces[-2], pieces[-1] = b"[", b"}", b"]"
+    return b"".join(pieces)
 
 
 def detect_json(model_version: str, results: dict[str, dict]) -> bytes:
     """The whole `/detect` answer; each result holds model_version, anomalies and the point columns."""
-    parts = []
-    for name, result in results.items():
-        parts.append(orjson.dumps(name) + b':{"model_version":' + orjson.dumps(result["model_version"])
-                     + b',"anomalies":' + orjson.dumps(result["anomalies"])
-                     + b',"points":' + points_json(result["columns"]) + b"}")
-    return b'{"model_version":' + orjson.dumps(model_version) + b',"results":{' + b",".join(parts) + b"}}"
+    out = [b'{"model_version":', orjson.dumps(model_version), b',"results":{']
+    for position, (name, result) in enumerate(results.items()):
+        out.append((b"," if position else b"") + orjson.dumps(name) + b':{"model_version":'
+                   + orjson.dumps(result["model_version"]) + b',"anomalies":' + orjson.dumps(result["anomalies"])
+                   + b',"points":')
+        out.append(points_json(result["columns"]))
+        out.append(b"}")
+    out.append(b"}}")
+    return b"".join(out)

@@ -71,7 +71,11 @@ class ForestTables:
                    normaliser=normaliser or 1.0, n_trees=len(trees))
 
     def score_samples(self, features: np.ndarray) -> np.ndarray:
-        """Same as IsolationForest.score_samples: minus the anomaly score, in [-1, 0)."""
+        """Same as IsolationForest.score_samples: minus the anomaly score, in [-1, 0).
+
+        Node numbers are global (tree k's node j is k * stride + j), so one gather per table reaches
+        every tree; the walk updates preallocated arrays in place, as it is bound by memory traffic.
+        """
         x = np.ascontiguousarray(features, dtype=np.float32).astype(np.float64)
         n_points = x.shape[0]
         by_feature = np.ascontiguousarray(x.T).ravel()
@@ -80,11 +84,22 @@ class ForestTables:
         column_start = (self.feature.astype(np.intp) * n_points).ravel()
         threshold = self.threshold.ravel()
         tree_base = (np.arange(self.n_trees, dtype=np.intp) * stride)[:, None]
+        child_offset = 1 - tree_base
         point = np.arange(n_points, dtype=np.intp)[None, :]
         node = np.repeat(tree_base, n_points, axis=1)
+        at = np.empty_like(node)
+        value = np.empty(node.shape)
+        limit = np.empty(node.shape)
+        go_right = np.empty(node.shape, dtype=bool)
         for _ in range(self.depth):
-            go_right = np.take(by_feature, np.take(column_start, node) + point) > np.take(threshold, node)
-            node = 2 * node - tree_base + 1 + go_right
-        bottom = node - tree_base - inner + (np.arange(self.n_trees, dtype=np.intp) * 2 ** self.depth)[:, None]
-        depths = np.take(self.bottom_value.ravel(), bottom).sum(axis=0)
+            np.take(column_start, node, out=at, mode="clip")
+            at += point
+            np.take(by_feature, at, out=value, mode="clip")
+            np.take(threshold, node, out=limit, mode="clip")
+            np.greater(value, limit, out=go_right)
+            node *= 2
+            node += child_offset
+            node += go_right
+        node += (np.arange(self.n_trees, dtype=np.intp) * 2 ** self.depth)[:, None] - tree_base - inner
+        depths = np.take(self.bottom_value.ravel(), node).sum(axis=0)
         return -np.power(2.0, -depths / self.normaliser)
