@@ -38,13 +38,13 @@ def points_json(columns: list[np.ndarray]) -> bytes:
 
 
 def detect_json(model_version: str, results: dict[str, dict]) -> bytes:
-    """The whole `/detect` answer; each result holds model_version, anomalies and the point columns."""
+    """The whole `/detect` answer; each result holds model_version, anomalies and its `points_json`."""
     out = [b'{"model_version":', orjson.dumps(model_version), b',"results":{']
     for position, (name, result) in enumerate(results.items()):
         out.append((b"," if position else b"") + orjson.dumps(name) + b':{"model_version":'
                    + orjson.dumps(result["model_version"]) + b',"anomalies":' + orjson.dumps(result["anomalies"])
                    + b',"points":')
-        out.append(points_json(result["columns"]))
+        out.append(result["points"])
         out.append(b"}")
     out.append(b"}}")
     return b"".join(out)

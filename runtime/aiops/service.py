@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -22,6 +24,7 @@ class AiopsService:
         self.settings = settings
         self.registry = registry
         self.prometheus = prometheus
+        self._scoring_pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="aiops-score")
 
     async def collect(self, request, arrays: dict | None = None) -> dict[str, Series]:
         """The request's series, inline or fetched from Prometheus, checked against the size limits.
@@ -79,26 +82,38 @@ class AiopsService:
 
     def score(self, metric: str, data: Series, version: str | None, path: str):
         """(version, ScoreResult, intervals) for one series."""
-        from runtime.aiops.detectors import merge_intervals
-
         used_version, model = self.model_for(metric, version, path)
-        result = model.score(data.ts, data.values)
-        intervals = merge_intervals(data.ts, np.asarray(result.score), threshold=1.0)
-        return used_version, result, intervals
+        return (used_version, *_score_with(model, data))
 
     def detect(self, series: dict[str, Series], version: str | None) -> bytes:
-        """The `/detect` answer as JSON bytes (see runtime.aiops.encoding)."""
-        from runtime.aiops.encoding import detect_json
+        """The `/detect` answer as JSON bytes (see runtime.aiops.encoding).
 
+        Models are looked up first, in request order, so a missing one fails before any work is done.
+        The metrics are then scored on a pool of one thread per core (the forest walk runs in numpy
+        without the GIL) while this thread encodes each finished metric in order.
+        """
+        from runtime.aiops.encoding import detect_json, points_json
+
+        models = {name: self.model_for(name, version, f"body.series.{name}") for name in series}
+        scored = self._scoring_pool.map(lambda name: _score_with(models[name][1], series[name]), series)
         results = {}
-        for name, data in series.items():
-            used_version, result, intervals = self.score(name, data, version, f"body.series.{name}")
+        for name, (result, intervals) in zip(series, scored):
+            data = series[name]
             columns = [data.ts, data.values] + [_finite(getattr(result, key))
                                                 for key in ("score", "expected", "lower", "upper")]
             anomalies = [{"start": float(item["start"]), "end": float(item["end"]),
                           "peak_score": float(item["peak_score"])} for item in intervals]
-            results[name] = {"model_version": used_version, "anomalies": anomalies, "columns": columns}
+            results[name] = {"model_version": models[name][0], "anomalies": anomalies,
+                             "points": points_json(columns)}
         return detect_json(max(r["model_version"] for r in results.values()), results)
+
+
+def _score_with(model, data: Series):
+    """(ScoreResult, anomalous intervals) of one series under one model."""
+    from runtime.aiops.detectors import merge_intervals
+
+    result = model.score(data.ts, data.values)
+    return result, merge_intervals(data.ts, np.asarray(result.score), threshold=1.0)
 
 
 def _finite(values) -> np.ndarray:
