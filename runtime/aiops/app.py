@@ -74,6 +74,7 @@ def create_aiops_app(config: RuntimeConfig, executor_factory=KubernetesExecutor,
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             scorer.lock.release()
+            service.close()
             await prometheus.aclose()
 
     ctx = create_base_app(config, "aiops", "platform runtime: AIOps", _DESCRIPTION, readiness, lifespan)

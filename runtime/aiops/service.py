@@ -26,6 +26,10 @@ class AiopsService:
         self.prometheus = prometheus
         self._scoring_pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="aiops-score")
 
+    def close(self) -> None:
+        """Stop the scoring threads (at shutdown)."""
+        self._scoring_pool.shutdown(wait=False, cancel_futures=True)
+
     async def collect(self, request, arrays: dict | None = None) -> dict[str, Series]:
         """The request's series, inline or fetched from Prometheus, checked against the size limits.
         `arrays` holds inline points already parsed to numpy by the fast path."""
