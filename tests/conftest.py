@@ -1,6 +1,8 @@
 """Shared test options and fixtures."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 
@@ -12,3 +14,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture(scope="session")
 def update_goldens(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-goldens"))
+
+
+@pytest.fixture(scope="session")
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example specs compiled once per session into a scratch `generated/` (read-only for tests)."""
+    from compiler.api import compile_specs
+    from tests.tools import REPO
+
+    out = tmp_path_factory.mktemp("compiled") / "generated"
+    compile_specs(REPO / "specs", out)
+    return out

@@ -58,3 +58,13 @@ def require_tool(name: str) -> str:
 def run_tool(args: list[str], **kwargs) -> subprocess.CompletedProcess:
     """Run a tool and capture text output; never raises on a non-zero exit (callers assert on it)."""
     return subprocess.run(args, capture_output=True, text=True, **kwargs)
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 10) -> None:
+    """Stop a server a test started: SIGTERM, then SIGKILL if it has not exited within `timeout` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compiler.api import compile_specs
-from tests.tools import REPO, require_tool, run_tool
+from tests.tools import require_tool, run_tool
 
 FLUX_PREFIX = "./generated/"
 
@@ -29,13 +28,6 @@ def kustomize(kubectl: str, folder: Path) -> list[dict]:
     result = run_tool([kubectl, "kustomize", str(folder)])
     assert result.returncode == 0, f"kubectl kustomize {folder} failed:\n{result.stderr}"
     return [d for d in yaml.safe_load_all(result.stdout) if d]
-
-
-@pytest.fixture(scope="session")
-def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("compiled") / "generated"
-    compile_specs(REPO / "specs", out)
-    return out
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ import yaml
 
 from compiler import conventions as names
 from tests.promtool.rulegen import prometheus_rule, service_spec
-from tests.tools import REPO, require_tool
+from tests.tools import REPO, require_tool, stop_process
 
 pytestmark = pytest.mark.e2e
 TRAFFIC = {("shop", "web"): (200.0, 0.05), ("calm", "ops"): (200.0, 0.0001)}
@@ -101,11 +101,7 @@ def prometheus(tmp_path_factory):
             pytest.fail(f"no budget series after {READY_TIMEOUT}s: {(folder / 'prometheus.log').read_text()[-2000:]}")
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc, timeout=20)
         exporter.shutdown()
         log.close()
 

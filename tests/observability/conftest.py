@@ -9,7 +9,6 @@ import pytest
 import yaml
 
 from compiler import conventions as names
-from compiler.api import compile_specs
 from compiler.project import Project, load_project
 from tests.tools import REPO
 
@@ -33,10 +32,8 @@ def project() -> Project:
 
 
 @pytest.fixture(scope="session")
-def output(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("observability") / "generated"
-    compile_specs(REPO / "specs", out)
-    return out
+def output(compiled: Path) -> Path:
+    return compiled
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,7 @@ import yaml
 from compiler import conventions as names
 from tests.observability.conftest import panel_targets
 from tests.observability.promql import fill_variables, metrics_read
-from tests.tools import require_tool, run_tool
+from tests.tools import require_tool, run_tool, stop_process
 
 pytestmark = pytest.mark.e2e
 
@@ -176,12 +176,7 @@ def prometheus(output, tmp_path_factory):
             time.sleep(0.5)
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=10)
         for exporter in exporters:
             exporter.close()
 

@@ -17,7 +17,7 @@ import yaml
 
 from compiler import conventions as names
 from compiler.emitters.platform_charts import charts
-from tests.tools import REPO, require_tool, run_tool
+from tests.tools import REPO, require_tool, run_tool, stop_process
 
 SCHEMAS = REPO / "tests" / "schemas"
 PINNED = re.compile(r"^\d+\.\d+\.\d+$")
@@ -207,12 +207,7 @@ def test_a_page_inhibits_the_ticket_of_the_same_slo_in_a_real_alertmanager(platf
                           (names.ALERT_BURN_TICKET, "availability"): True,
                           (names.ALERT_BURN_TICKET, "latency"): False}
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=10)
 
 
 @pytest.mark.parametrize("old, new, message", [
