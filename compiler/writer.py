@@ -48,22 +48,23 @@ def _is_safe(rel: str) -> bool:
     return bool(parts) and not Path(rel).is_absolute() and ".." not in parts
 
 
-def _existing_files(out: Path) -> set[str]:
-    """Every file path under `out`, listed once (cheaper than trying to open each wanted path)."""
+def _existing_paths(out: Path) -> set[str]:
+    """Every file and folder path under `out`, listed once (cheaper than a stat or open per wanted path)."""
     found: set[str] = set()
-    for dirpath, _, filenames in os.walk(out):
+    for dirpath, dirnames, filenames in os.walk(out):
         rel_dir = os.path.relpath(dirpath, out)
         prefix = "" if rel_dir == "." else rel_dir.replace(os.sep, "/") + "/"
         found.update(prefix + name for name in filenames)
+        found.update(prefix + name for name in dirnames)
     return found
 
 
 def diff_tree(out: Path, files: dict[str, bytes], unchanged: frozenset[str] = frozenset()) -> Changes:
     """What writing `files` would change; paths in `unchanged` are known to be identical on disk already."""
     changes = Changes()
-    existing = _existing_files(out)
+    existing = _existing_paths(out)
     for rel, content in files.items():
-        if rel not in existing and not (out / rel).is_dir():
+        if rel not in existing:
             changes.added.append(rel)
             continue
         path = out / rel
