@@ -40,6 +40,12 @@ def shared_fingerprint(specs: Path, extra: str = "") -> str:
     return digest.hexdigest()
 
 
+def _seal(entry: dict) -> str:
+    """A digest of an entry's content (without its seal): an entry edited after it was saved is ignored."""
+    content = {k: v for k, v in entry.items() if k != "seal"}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
 def plan_to_json(plan: ServicePlan) -> dict:
     return {"name": plan.name, "team": plan.team, "tier": plan.tier, "source": plan.source,
             "base": plan.base.model_dump(mode="json"),
@@ -69,8 +75,9 @@ class BuildCache:
             entries = {}
         if not isinstance(entries, dict):
             entries = {}
-        # A damaged or hand-edited cache must never fail a compile: keep only entries of the right shape.
-        return cls(path, shared, {k: v for k, v in entries.items() if isinstance(v, dict)})
+        # A damaged or hand-edited entry must never fail a compile nor be trusted: keep only sealed ones.
+        return cls(path, shared, {k: v for k, v in entries.items()
+                                  if isinstance(v, dict) and v.get("seal") == _seal(v)})
 
     def _fingerprint(self, spec_dir: Path) -> str:
         key = spec_dir.as_posix()
@@ -119,9 +126,10 @@ class BuildCache:
             for rel in files_of[plan.name]:
                 stat = (out / rel).stat()
                 stats[rel] = [stat.st_size, stat.st_mtime_ns]
-            entries[plan.spec_dir.as_posix()] = {
+            entry = {
                 "fingerprint": self._fingerprint(plan.spec_dir), "plan": plan_to_json(plan), "files": stats,
                 "warnings": [[d.path, d.line, d.col, d.message, d.severity] for d in warnings_of.get(plan.name, [])]}
+            entries[plan.spec_dir.as_posix()] = {**entry, "seal": _seal(entry)}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_suffix(f".tmp-{os.getpid()}")
