@@ -142,7 +142,7 @@ def _builder(kind: str):
 
 def _panel(spec: Panel, panel_id: int):
     from grafana_foundation_sdk.builders import common, dashboard as sdk
-    from grafana_foundation_sdk.models.common import GraphTresholdsStyleMode
+    from grafana_foundation_sdk.models.common import GraphThresholdsStyleMode
     from grafana_foundation_sdk.models.dashboard import Threshold as SdkThreshold, ThresholdsMode
 
     builder = _builder(spec.kind).id(panel_id).title(spec.title).span(spec.span).height(spec.height)
@@ -162,7 +162,7 @@ def _panel(spec: Panel, panel_id: int):
         builder = builder.thresholds(sdk.ThresholdsConfig().mode(ThresholdsMode.ABSOLUTE).steps(steps))
     if spec.threshold_lines and spec.kind == "timeseries":
         builder = builder.thresholds_style(common.GraphThresholdsStyleConfig().mode(
-            GraphTresholdsStyleMode.LINE))
+            GraphThresholdsStyleMode.LINE))
     for index, query in enumerate(spec.queries):
         builder = builder.with_target(_target(query, index))
     return _options(spec.kind, builder)
@@ -264,6 +264,7 @@ def render_dashboard(spec: Dashboard) -> dict:
         builder = builder.link(sdk.DashboardLink(link.title).type(DashboardLinkType.LINK).url(link.url)
                                .tooltip(link.tooltip or link.title).target_blank(True).keep_time(True))
     dashboard = json.loads(_encode(builder.build()))
+    dashboard["schemaVersion"] = names.GRAFANA_SCHEMA_VERSION
     dashboard["panels"] = _grid(spec)
     return dashboard
 

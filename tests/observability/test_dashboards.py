@@ -25,6 +25,11 @@ def _sdk_schema_version() -> int:
     return Dashboard().schema_version
 
 
+def _overrides(panel: dict) -> list[dict]:
+    own = panel.get("fieldConfig", {}).get("overrides", [])
+    return own + [o for child in panel.get("panels", []) for o in _overrides(child)]
+
+
 def _prometheus_exprs(found) -> list[str]:
     return [target["expr"] for d in found for panel, target in panel_targets(d.json)
             if panel["datasource"]["type"] == "prometheus"]
@@ -40,10 +45,9 @@ def test_every_service_has_one_dashboard_per_environment(project, dashboards):
 
 
 def test_dashboards_are_current_grafana_json_with_unique_ids_and_targets(dashboards):
-    version = _sdk_schema_version()
     for found in dashboards:
         board = found.json
-        assert board["schemaVersion"] == version, found.path
+        assert board["schemaVersion"] == names.GRAFANA_SCHEMA_VERSION, found.path
         assert re.fullmatch(r"[A-Za-z0-9_-]{1,40}", board["uid"]), board["uid"]
         ids = [p["id"] for p in board["panels"]] + [c["id"] for p in board["panels"] for c in p.get("panels", [])]
         assert len(ids) == len(set(ids)), f"{found.path}: duplicate panel ids"
@@ -58,6 +62,27 @@ def test_dashboards_are_current_grafana_json_with_unique_ids_and_targets(dashboa
             assert panel["datasource"]["uid"] in (names.DATASOURCE_PROMETHEUS_UID, names.DATASOURCE_TEMPO_UID)
         variables = {v["name"] for v in board["templating"]["list"]}
         assert "environment" in variables, found.path
+
+
+def test_grafana_has_nothing_to_migrate_between_the_sdk_schema_and_ours(dashboards):
+    """The SDK's types stop at schema 41. Grafana's only 41 -> 42 migration sets `hideFrom.tooltip` wherever a
+    field override hides a series from the visualisation: no dashboard may depend on it."""
+    assert _sdk_schema_version() == 41 < names.GRAFANA_SCHEMA_VERSION == 42, \
+        "the SDK moved: re-read Grafana's schema migrations between its version and ours"
+    for found in dashboards:
+        assert not any(_migrated_by_grafana_42(panel) for panel in found.json["panels"]), found.path
+    hidden = {"id": "custom.hideFrom", "value": {"viz": True}}
+    assert _migrated_by_grafana_42({"type": "row", "panels": [
+        {"fieldConfig": {"overrides": [{"matcher": {"id": "byName"}, "properties": [hidden]}]}}]})
+
+
+def _migrated_by_grafana_42(panel: dict) -> bool:
+    for override in _overrides(panel):
+        for prop in override.get("properties", []):
+            hidden = prop.get("value") if prop.get("id") == "custom.hideFrom" else None
+            if isinstance(hidden, dict) and hidden.get("viz") and not hidden.get("tooltip"):
+                return True
+    return False
 
 
 def test_the_sdk_types_decode_every_dashboard_unchanged(dashboards):
