@@ -3,7 +3,8 @@
 Every section has safe defaults, so `python -m runtime aiops` starts without a file. Secrets never live in
 the file itself: the API token comes from `RUNTIME_API_TOKEN` or from the file named by
 `server.api_token_file` (a mounted Secret), the upstream key from the file `llm.upstream.api_key_file` (a mounted
-Secret) or the variable named by `llm.upstream.api_key_env`.
+Secret) or the variable named by `llm.upstream.api_key_env`, the pgvector password likewise from
+`llm.rag.pgvector_password_file` or the variable named by `llm.rag.pgvector_password_env`.
 """
 from __future__ import annotations
 
@@ -162,11 +163,22 @@ class TelemetrySettings(_Strict):
 
 class RagSettings(_Strict):
     embedder: Literal["auto", "minilm", "hashing"] = "auto"
-    store: Literal["embedded", "qdrant"] = Field("embedded", description="embedded (in process) or a Qdrant server")
+    store: Literal["embedded", "qdrant", "pgvector"] = Field(
+        "embedded", description="embedded (in process), a Qdrant server or PostgreSQL with pgvector")
     store_path: Path | None = Field(None, description="persist the embedded vector store here (default: memory)")
     qdrant_url: str | None = Field(None, description="Qdrant REST base URL, e.g. http://qdrant:6333")
     qdrant_api_key_env: str | None = Field(None, description="environment variable holding Qdrant's API key")
     qdrant_timeout_seconds: float = Field(10.0, gt=0)
+    pgvector_host: str | None = Field(None, description="PostgreSQL host with the pgvector extension")
+    pgvector_port: int = Field(5432, ge=1, le=65535)
+    pgvector_database: str = Field("postgres", min_length=1, max_length=63)
+    pgvector_user: str = Field("postgres", min_length=1, max_length=63)
+    pgvector_password_env: str | None = Field(None, description="environment variable holding the password")
+    pgvector_password_file: Path | None = Field(
+        None, description="file holding the password (a mounted Secret); read at start, wins over the variable")
+    pgvector_sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
+    pgvector_timeout_seconds: float = Field(10.0, gt=0, le=600,
+                                            description="connect timeout and per-statement timeout")
     chunk_words: int = Field(200, gt=0)
     chunk_overlap_words: int = Field(40, ge=0)
     max_documents_per_request: int = Field(256, gt=0)
@@ -175,7 +187,30 @@ class RagSettings(_Strict):
     def _store_needs_url(self):
         if self.store == "qdrant" and not (self.qdrant_url or "").startswith(("http://", "https://")):
             raise ValueError("store qdrant needs qdrant_url, an http(s) URL")
+        if self.store == "pgvector":
+            if not (self.pgvector_host or "").strip():
+                raise ValueError("store pgvector needs pgvector_host")
+            if not (self.pgvector_password_env or self.pgvector_password_file):
+                raise ValueError("store pgvector needs pgvector_password_env or pgvector_password_file "
+                                 "(the password itself never goes in the config)")
         return self
+
+    def pgvector_password(self) -> str:
+        """The file's content (surrounding whitespace dropped), else the named variable; empty is an error."""
+        if self.pgvector_password_file is not None:
+            try:
+                password = self.pgvector_password_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"cannot read llm.rag.pgvector_password_file {self.pgvector_password_file}: "
+                                  f"{exc.strerror}") from None
+            if not password:
+                raise ConfigError(f"llm.rag.pgvector_password_file {self.pgvector_password_file} is empty")
+            return password
+        password = os.environ.get(self.pgvector_password_env or "", "")
+        if not password:
+            raise ConfigError(f"llm.rag.pgvector_password_env names {self.pgvector_password_env}, "
+                              "which is unset or empty")
+        return password
 
 
 class LlmSettings(_Strict):

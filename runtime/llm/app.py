@@ -24,7 +24,7 @@ from runtime.web.tracing import tracer_provider_from_env
 
 _DESCRIPTION = """OpenAI-compatible gateway: forwards chat completions to the configured upstream and records
 requests, tokens, latency, time to first token and cost per model and prompt version; enforces daily
-token budgets (429 when used up); serves retrieval over an embedded vector store or Qdrant.
+token budgets (429 when used up); serves retrieval over an embedded vector store, Qdrant or PostgreSQL with pgvector.
 Every POST needs `Authorization: Bearer <token>`."""
 
 
@@ -37,6 +37,12 @@ def create_llm_app(config: RuntimeConfig, tracer_provider=None, qdrant_transport
         store = QdrantStore(embedder, settings.rag.qdrant_url, settings.rag.qdrant_api_key_env,
                             settings.rag.qdrant_timeout_seconds, settings.rag.chunk_words,
                             settings.rag.chunk_overlap_words, transport=qdrant_transport)
+    elif settings.rag.store == "pgvector":
+        from runtime.llm.rag.pgvector import PgvectorStore
+        rag = settings.rag
+        store = PgvectorStore(embedder, rag.pgvector_host, rag.pgvector_port, rag.pgvector_database,
+                              rag.pgvector_user, rag.pgvector_password(), rag.pgvector_sslmode,
+                              rag.pgvector_timeout_seconds, rag.chunk_words, rag.chunk_overlap_words)
     else:
         store = EmbeddedVectorStore(embedder, settings.rag.store_path, settings.rag.chunk_words,
                                     settings.rag.chunk_overlap_words)
@@ -53,7 +59,7 @@ def create_llm_app(config: RuntimeConfig, tracer_provider=None, qdrant_transport
                 "prompts": {"ok": True, "count": len(prompts.prompts)},
                 "budgets": {"ok": True, "names": sorted(budgets.limits)},
                 "rag": {"ok": True, "embedder": embedder.name, "store": settings.rag.store,
-                        "persisted": settings.rag.store == "qdrant" or settings.rag.store_path is not None}}
+                        "persisted": settings.rag.store != "embedded" or settings.rag.store_path is not None}}
 
     owned_provider = None if tracer_provider is not None else tracer_provider_from_env("llm-gateway")
     tracer_provider = tracer_provider or owned_provider
@@ -64,6 +70,8 @@ def create_llm_app(config: RuntimeConfig, tracer_provider=None, qdrant_transport
             yield
         finally:
             await upstream.aclose()
+            if hasattr(store, "close"):
+                await asyncio.to_thread(store.close)
             if owned_provider is not None:
                 await asyncio.to_thread(owned_provider.shutdown)
 
