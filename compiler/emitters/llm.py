@@ -22,6 +22,9 @@ TOKEN_DIR = "/etc/llm-gateway/token"
 TOKEN_FILE = "token"
 API_KEY_DIR = "/etc/llm-gateway/upstream"
 API_KEY_FILE = "api-key"
+STORE_PASSWORD_DIR = "/etc/llm-gateway/vector-store"
+STORE_PASSWORD_FILE = "password"
+PGVECTOR_USER = "postgres"
 
 
 def gateway_name(t: Target) -> str:
@@ -72,6 +75,26 @@ def budget_share(llm: LlmSpec) -> int:
     return math.ceil(llm.tokenBudget.daily / llm.gateway.replicas)
 
 
+def pgvector_database(collection: str) -> str:
+    """The database the pgvector StatefulSet creates (`POSTGRES_DB`): the spec's collection, SQL-safe, cut to
+    the 63 bytes PostgreSQL keeps of a name (it cuts the name it creates and the one a client asks for alike)."""
+    return collection.replace("-", "_").replace(".", "_")[:63]
+
+
+def _rag_settings(t: Target) -> dict | None:
+    """The runtime's `llm.rag` block pointing at the store server's Service, or None for the embedded store."""
+    from .llm_serving import STORE_PORTS
+    rag = t.spec.llm.rag
+    if rag is None or rag.store == "embedded":
+        return None
+    host = f"{names.vector_store_name(t.name, rag.store)}.{t.namespace}.svc"
+    if rag.store == "qdrant":
+        return {"store": "qdrant", "qdrant_url": f"http://{host}:{names.QDRANT_PORT}"}
+    return {"store": "pgvector", "pgvector_host": host, "pgvector_port": STORE_PORTS["pgvector"],
+            "pgvector_database": pgvector_database(rag.collection), "pgvector_user": PGVECTOR_USER,
+            "pgvector_password_file": f"{STORE_PASSWORD_DIR}/{STORE_PASSWORD_FILE}"}
+
+
 def runtime_config(t: Target, prompt_dirs: list[str]) -> dict:
     llm = t.spec.llm
     assert llm is not None
@@ -86,9 +109,9 @@ def runtime_config(t: Target, prompt_dirs: list[str]) -> dict:
     if llm.tokenBudget is not None:
         budgets.update(default=t.name, budgets=[{"name": t.name, "daily_tokens": budget_share(llm)}])
     settings["budgets"] = budgets
-    if llm.rag is not None and llm.rag.store == "qdrant":
-        host = f"{names.vector_store_name(t.name, 'qdrant')}.{t.namespace}.svc"
-        settings["rag"] = {"store": "qdrant", "qdrant_url": f"http://{host}:{names.QDRANT_PORT}"}
+    rag = _rag_settings(t)
+    if rag is not None:
+        settings["rag"] = rag
     return {"server": {"state_dir": STATE_DIR, "api_token_file": f"{TOKEN_DIR}/{TOKEN_FILE}", "log_level": "INFO"},
             "llm": settings}
 
@@ -124,6 +147,11 @@ def _deployment(t: Target, config: dict, prompt_maps: list[dict]) -> dict:
         volumes.append({"name": "upstream-key", "secret": {
             "secretName": llm.apiKeySecret.secret, "items": [{"key": llm.apiKeySecret.key, "path": API_KEY_FILE}]}})
         mounts.append({"name": "upstream-key", "mountPath": API_KEY_DIR, "readOnly": True})
+    if llm.rag is not None and llm.rag.store == "pgvector":
+        ref = llm.rag.passwordSecret
+        volumes.append({"name": "store-password", "secret": {
+            "secretName": ref.secret, "items": [{"key": ref.key, "path": STORE_PASSWORD_FILE}]}})
+        mounts.append({"name": "store-password", "mountPath": STORE_PASSWORD_DIR, "readOnly": True})
     for index, cm in enumerate(prompt_maps):
         prompt = cm["metadata"]["labels"][names.LABEL_PROMPT]
         volumes.append({"name": f"prompt-{index}", "configMap": {"name": cm["metadata"]["name"]}})
