@@ -1,8 +1,9 @@
 """From the resolved project to the whole output tree, as data: {relative path: OutputFile}.
 
 Per service: a Kustomize base built from the spec without overrides, and per environment an overlay of
-JSON patches (what that environment changes), added objects and deletions. Per environment: the Flux
-Kustomizations that reconcile every overlay. Nothing here touches the disk.
+JSON patches (what that environment changes), added objects and deletions, all in one flat folder
+(`patch-*.yaml`, `delete-*.yaml`: on disk a new folder costs about ten times a new file). Per environment:
+the Flux Kustomizations that reconcile every overlay. Nothing here touches the disk.
 """
 from __future__ import annotations
 
@@ -67,12 +68,12 @@ def _service_files(project: Project, service: ServicePlan) -> Tree:
                 continue
             ops = json_patch(base[key], doc)
             if ops:
-                path = f"patches/{_file_name(doc)}"
+                path = f"patch-{_file_name(doc)}"
                 files[f"{overlay}/{path}"] = OutputFile(src, ops)
                 patches.append({"path": path, "target": _target(doc)})
         for key, doc in base.items():
             if key not in env_keys:
-                path = f"patches/delete-{_file_name(doc)}"
+                path = f"delete-{_file_name(doc)}"
                 meta = {"name": doc["metadata"]["name"], "namespace": doc["metadata"]["namespace"]}
                 files[f"{overlay}/{path}"] = OutputFile(
                     src, {"apiVersion": doc["apiVersion"], "kind": doc["kind"], "metadata": meta, "$patch": "delete"})

@@ -9,7 +9,7 @@ import yaml
 
 from compiler import conventions as names
 from compiler.api import compile_specs
-from compiler.emitters import dashboards as dash
+from compiler.emitters import dashboard_panels, dashboards as dash
 from compiler.emitters.dashboard_panels import Panel, Query, Row
 from compiler.plan import env_targets
 from tests.observability.conftest import panel_targets
@@ -83,6 +83,28 @@ def _migrated_by_grafana_42(panel: dict) -> bool:
             if isinstance(hidden, dict) and hidden.get("viz") and not hidden.get("tooltip"):
                 return True
     return False
+
+
+def test_every_panel_equals_the_sdks_own_build_of_it(project, monkeypatch):
+    """Panels are built by the SDK once per shape and get their own texts put in: for every panel of the
+    examples (each environment, the overview too) that must equal building the panel itself with the SDK."""
+    seen: list[tuple[Panel, int]] = []
+    built = dashboard_panels._panel_json
+
+    def recording(spec: Panel, panel_id: int) -> dict:
+        seen.append((spec, panel_id))
+        return built(spec, panel_id)
+
+    monkeypatch.setattr(dashboard_panels, "_panel_json", recording)
+    for service in project.services:
+        for target in env_targets(project, service):
+            dash.service_dashboard_json(target)
+    dash.overview_dashboard_json(project, project.environments[0].name)
+    kinds = {spec.kind for spec, _ in seen}
+    assert kinds == PANEL_KINDS and any(q.legend for spec, _ in seen for q in spec.queries)
+    for spec, panel_id in seen:
+        assert built.__wrapped__(spec, panel_id) == \
+            dashboard_panels.sdk_panel_json(spec, panel_id), spec.title
 
 
 def test_the_sdk_types_decode_every_dashboard_unchanged(dashboards):
