@@ -105,6 +105,7 @@ DOCS = [{"id": "probes", "text": "liveness probes restart containers that stop a
         {"id": "budget", "text": "error budgets measure how much unreliability a service may spend"}]
 
 
+@pytest.mark.e2e
 def test_ingest_replace_and_query_through_pgvector(client, pglite):
     ingest = _ingest(client, "ops", DOCS)
     assert ingest.status_code == 200, ingest.text
@@ -133,6 +134,7 @@ def test_ingest_replace_and_query_through_pgvector(client, pglite):
     assert rows == (3,)
 
 
+@pytest.mark.e2e
 def test_collections_are_isolated(client):
     assert _ingest(client, "team-a.docs", [DOCS[0]]).status_code == 200
     assert _ingest(client, "team_b", [DOCS[2]]).status_code == 200
@@ -142,6 +144,7 @@ def test_collections_are_isolated(client):
     assert [m["document_id"] for m in b] == ["budget"]
 
 
+@pytest.mark.e2e
 def test_more_matches_than_hnsw_searches_by_default(client, pglite):
     """PGlite runs every connection in one session, so turning sequential scans off here makes the store's
     query use the HNSW index (the planner would scan 45 rows instead), which stops at 40 unless told more."""
@@ -162,6 +165,28 @@ def test_more_matches_than_hnsw_searches_by_default(client, pglite):
     assert [m["score"] for m in matches] == sorted((m["score"] for m in matches), reverse=True)
 
 
+@pytest.mark.e2e
+def test_text_without_words_scores_zero_instead_of_nan(client, pglite):
+    """The HNSW index leaves zero vectors out; an exact scan (forced here through PGlite's one shared session,
+    as on a server whose pgvector has no HNSW) meets them, and pgvector's cosine distance to them is NaN."""
+    assert _ingest(client, "punctuation", [{"id": "marks", "text": "!!! ???"}, DOCS[0]]).status_code == 200
+    indexed = _query(client, "punctuation", "liveness probes", top_k=5).json()["matches"]
+    with pglite.connect() as connection:
+        connection.execute("SET enable_indexscan = off")
+    try:
+        exact = _query(client, "punctuation", "liveness probes", top_k=5).json()["matches"]
+        empty_query = _query(client, "punctuation", "...", top_k=5)
+    finally:
+        with pglite.connect() as connection:
+            connection.execute("RESET enable_indexscan")
+    assert [m["document_id"] for m in indexed] == ["probes"]
+    assert [m["document_id"] for m in exact] == ["probes", "marks"] and exact[1]["score"] == 0.0
+    assert empty_query.status_code == 200
+    assert sorted((m["document_id"], m["score"]) for m in empty_query.json()["matches"]) == [("marks", 0.0),
+                                                                                             ("probes", 0.0)]
+
+
+@pytest.mark.e2e
 def test_a_long_collection_name_gets_a_hashed_table_of_its_own(client, pglite):
     long_a, long_b = "x" * 60 + "-one", "x" * 60 + "-two"
     assert _ingest(client, long_a, [DOCS[0]]).status_code == 200
@@ -174,6 +199,7 @@ def test_a_long_collection_name_gets_a_hashed_table_of_its_own(client, pglite):
     assert found == (2,)
 
 
+@pytest.mark.e2e
 def test_a_dimension_mismatch_is_a_clear_409(client, pglite):
     with pglite.connect() as connection:
         connection.execute("CREATE EXTENSION IF NOT EXISTS vector")
@@ -186,6 +212,7 @@ def test_a_dimension_mismatch_is_a_clear_409(client, pglite):
     assert _query(client, "wide", "x").status_code == 409
 
 
+@pytest.mark.e2e
 def test_another_embedder_in_the_collection_is_a_clear_409(client, pglite):
     assert _ingest(client, "mixed", [DOCS[0]]).status_code == 200
     with pglite.connect() as connection:
@@ -207,6 +234,7 @@ def test_no_server_is_a_502(monkeypatch):
     assert "refused" in ingest.json()["detail"].lower()
 
 
+@pytest.mark.e2e
 def test_a_server_that_goes_away_is_a_502_and_a_new_one_is_used_after(monkeypatch, tmp_path):
     node = _node()
     monkeypatch.setenv(PASSWORD_ENV, "pw")

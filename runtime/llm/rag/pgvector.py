@@ -11,7 +11,8 @@ room for the index suffix) becomes `rag:<first 37 characters>:<16 hex digits of 
 `:` is not allowed in collection names the two forms never collide. Columns: document id, chunk number
 (together the primary key), text, metadata (jsonb), embedder name and `embedding vector(<dims>)`.
 
-Similarity is cosine (`<=>`, score = 1 - distance), with an HNSW index (`vector_cosine_ops`) when the
+Similarity is cosine (`<=>`, score = 1 - distance; pgvector's NaN for a zero vector, which the hashing
+embedder makes for text without words, is a score of 0 as in the embedded store), with an HNSW index (`vector_cosine_ops`) when the
 server's pgvector has HNSW (0.5.0 and later) and the vectors fit it (2,000 dimensions at most). Older
 versions search exactly without an index: IVFFlat is not used because it learns its lists from the rows
 present when it is built, and these tables start empty. HNSW returns at most `hnsw.ef_search` (40 by
@@ -219,8 +220,9 @@ class PgvectorStore:
             if embedder != self.embedder.name:
                 raise ValueError(f"collection {name!r} was embedded with {embedder}, not {self.embedder.name}; "
                                  "re-ingest it")
+            similarity = float(score)
             out.append({"document_id": document_id, "chunk": chunk, "text": content, "metadata": metadata,
-                        "score": round(float(score), 6)})
+                        "score": 0.0 if math.isnan(similarity) else round(similarity, 6)})
         return out
 
     def close(self) -> None:
