@@ -32,7 +32,7 @@ from runtime.aiops.features import (
     lagged_diff,
     robust_sigma,
     rolling_mean,
-    rolling_median,
+    rolling_medians,
     sampling_step,
 )
 from runtime.aiops.forest import ForestTables
@@ -208,13 +208,13 @@ class ForestDetector:
     def _features(self, ts: np.ndarray, values: np.ndarray) -> np.ndarray:
         deseasonalised = values - self.profile[bucket_index(ts, self.period, len(self.profile))]
         z = (deseasonalised - self.centre) / self.scale
-        short_prev = rolling_median(z, _SHORT_WINDOW, exclude_current=True)
+        short_now, short_prev = rolling_medians(z, _SHORT_WINDOW)
         long_prev = rolling_mean(z, _LONG_WINDOW, exclude_current=True)
         return np.column_stack((
             z,
             lagged_diff(z, 1),
             z - short_prev,
-            rolling_median(z, _SHORT_WINDOW) - long_prev,
+            short_now - long_prev,
         ))
 
     @classmethod

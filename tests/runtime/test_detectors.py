@@ -14,8 +14,8 @@ from runtime.aiops.detectors import (
     merge_intervals,
     train_metric,
 )
-from runtime.aiops.features import infer_period, rolling_mean, rolling_median
-from runtime.aiops.forest import ForestTables
+from runtime.aiops.features import infer_period, rolling_mean, rolling_median, rolling_medians
+from runtime.aiops.forest import ForestTables, float32_at_most
 
 STEP = 300.0
 DAY_POINTS = 288
@@ -181,6 +181,38 @@ def test_rolling_statistics_against_direct_computation():
         assert prior_median[i] == np.median(x[i - 5:i])
     assert median[1] == np.median([x[0], x[0], x[0], x[0], x[1]])
     assert prior[0] == x[0] and prior[10] == pytest.approx(x[5:10].mean())
+
+
+@pytest.mark.parametrize("window", [2, 3, 4, 5])
+def test_rolling_medians_equal_the_median_of_each_padded_window(window):
+    """Both medians of every point equal np.median of its window (the first value standing in before
+    the start), ties and infinities included; window 4 takes the min/max network path."""
+    rng = np.random.default_rng(window)
+    x = np.round(rng.normal(size=60), 1)
+    x[[7, 30]] = [np.inf, -np.inf]
+    padded = np.concatenate((np.full(window, x[0]), x))
+    including, excluding = rolling_medians(x, window)
+    for i in range(len(x)):
+        assert including[i] == np.median(padded[i + 1:i + 1 + window])
+        assert excluding[i] == np.median(padded[i:i + window])
+    assert np.array_equal(rolling_median(x, window), including)
+    assert np.array_equal(rolling_median(x, window, exclude_current=True), excluding)
+    assert [len(part) for part in rolling_medians(np.zeros(0), window)] == [0, 0]
+
+
+def test_float32_thresholds_decide_like_the_float64_ones():
+    """The walk compares float32 features with thresholds rounded down to float32; that must give
+    the same decision as comparing with the float64 threshold for every float32 value nearby."""
+    rng = np.random.default_rng(5)
+    thresholds = np.concatenate((rng.normal(size=200) * 10.0 ** rng.integers(-30, 30, 200),
+                                 [0.0, -0.0, 0.1, 1e39, -1e39, np.inf]))
+    rounded = float32_at_most(thresholds)
+    assert rounded.dtype == np.float32
+    with np.errstate(over="ignore"):
+        for threshold, low in zip(thresholds, rounded):
+            near = np.float32(threshold) if np.isfinite(np.float32(threshold)) else low
+            for value in (near, np.nextafter(near, np.float32(np.inf)), np.nextafter(near, np.float32(-np.inf)), low):
+                assert (value > low) == (np.float64(value) > threshold), (threshold, value)
 
 
 def test_merge_intervals_joins_points_within_the_gap():
