@@ -46,6 +46,12 @@ def _seal(entry: dict) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
+def _stat_of(root: str, rel: str) -> tuple[int, int]:
+    """Size and mtime of a generated file (plain strings: pathlib costs more than the stat itself here)."""
+    stat = os.stat(f"{root}/{rel}")
+    return stat.st_size, stat.st_mtime_ns
+
+
 def plan_to_json(plan: ServicePlan) -> dict:
     return {"name": plan.name, "team": plan.team, "tier": plan.tier, "source": plan.source,
             "base": plan.base.model_dump(mode="json"),
@@ -108,12 +114,12 @@ class BuildCache:
             recorded = {rel: (size, mtime) for rel, (size, mtime) in entry["files"].items()}
         except (KeyError, TypeError, ValueError, AttributeError):
             return None
-        for rel, (size, mtime) in recorded.items():
+        root = os.fspath(out)
+        for rel, recorded_stat in recorded.items():
             try:
-                stat = (out / rel).stat()
+                if _stat_of(root, rel) != recorded_stat:
+                    return None
             except (OSError, TypeError, ValueError):
-                return None
-            if stat.st_size != size or stat.st_mtime_ns != mtime:
                 return None
         return sorted(recorded)
 
@@ -121,11 +127,9 @@ class BuildCache:
              warnings_of: dict[str, list[Diagnostic]]) -> None:
         """Record every service's plan and the current stat of its files (after they were written)."""
         entries = {}
+        root = os.fspath(out)
         for plan in services:
-            stats = {}
-            for rel in files_of[plan.name]:
-                stat = (out / rel).stat()
-                stats[rel] = [stat.st_size, stat.st_mtime_ns]
+            stats = {rel: list(_stat_of(root, rel)) for rel in files_of[plan.name]}
             entry = {
                 "fingerprint": self._fingerprint(plan.spec_dir), "plan": plan_to_json(plan), "files": stats,
                 "warnings": [[d.path, d.line, d.col, d.message, d.severity] for d in warnings_of.get(plan.name, [])]}
