@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
@@ -27,8 +27,9 @@ MAX_DEPTH = 64
 Loc = tuple[str | int, ...]
 
 
-@dataclass(frozen=True)
-class Mark:
+class Mark(NamedTuple):
+    """Where a value sits in its file (a tuple: one is made for every value of every spec, cheaply)."""
+
     path: str
     line: int
     col: int
@@ -68,6 +69,7 @@ _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _SCALAR_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null")}
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_STR_TAG = "tag:yaml.org,2002:str"
 _KIND_NAMES = {bool: "a boolean", int: "a number", float: "a number", type(None): "null"}
 
 
@@ -118,7 +120,7 @@ class _Converter:
 
     def _scalar(self, node: ScalarNode) -> Any:
         """Plain values only; a date stays the text it was written as (YAML 1.2 has no timestamps)."""
-        if node.tag == _TIMESTAMP_TAG:
+        if node.tag == _STR_TAG or node.tag == _TIMESTAMP_TAG:
             return node.value
         if node.tag not in _SCALAR_TAGS:
             self.problem(node, _tag_problem(node.tag))
