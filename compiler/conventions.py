@@ -264,8 +264,10 @@ FLUX_SUBSTITUTE_ANNOTATION = "kustomize.toolkit.fluxcd.io/substitute"
 DASHBOARD_LABEL = "grafana_dashboard"
 DASHBOARD_LABEL_VALUE = "1"
 DASHBOARD_FOLDER_ANNOTATION = "grafana_folder"
+GRAFANA_VERSION = "12.4.5"
+"""The Grafana the platform runs (pinned over kube-prometheus-stack's default); it reads GRAFANA_SCHEMA_VERSION."""
 GRAFANA_SCHEMA_VERSION = 42
-"""The classic dashboard schema of current Grafana (12.2 and later; the last v1 schema). The SDK's newest types
+"""The classic dashboard schema of current Grafana (12.x and 13.x; the last v1 schema). The SDK's newest types
 are for 41; the one migration from 41 to 42 copies `hideFrom.viz` to `hideFrom.tooltip` in field overrides, which
 our panels never set (tests/observability/test_dashboards.py holds that)."""
 DATASOURCE_PROMETHEUS_UID = "prometheus"

@@ -57,6 +57,7 @@ def kube_prometheus_stack(config: PlatformConfig, env: str, sizing: Sizing) -> d
     }
     tempo_url = service_url(TEMPO, monitoring, TEMPO_HTTP_PORT)
     grafana = {
+        "image": {"tag": names.GRAFANA_VERSION},
         "admin": {"existingSecret": GRAFANA_ADMIN_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"},
         "resources": _small("100m", "256Mi"),
         "sidecar": {
