@@ -53,6 +53,7 @@ def create_aiops_app(config: RuntimeConfig, executor_factory=KubernetesExecutor,
         detectors_ok = importlib.util.find_spec("runtime.aiops.detectors") is not None
         return {"registry": registry_check, "detectors": {"ok": detectors_ok},
                 "replica": {"ok": True, "ordinal": replica.ordinal, "count": replica.count},
+                "scoring_processes": {"ok": True, "state": service.scoring_processes.state()},
                 "scheduler": {"ok": True, "enabled": settings.scheduler.enabled,
                               "owned_series": len(scorer.owned()), "last_run": scorer.last_run},
                 "remediation": {"ok": True, "dry_run": policy.dry_run, "rules": len(policy.rules),

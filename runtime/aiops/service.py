@@ -10,6 +10,7 @@ import numpy as np
 
 from runtime.aiops.registry import ModelNotFound, ModelRegistry, ModelRejected
 from runtime.aiops.series import PrometheusClient, Series, parse_step, series_from_points
+from runtime.aiops.workers import ScoringProcesses, score_and_encode
 from runtime.config import AiopsSettings
 from runtime.web.errors import InputError
 
@@ -25,10 +26,12 @@ class AiopsService:
         self.registry = registry
         self.prometheus = prometheus
         self._scoring_pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="aiops-score")
+        self.scoring_processes = ScoringProcesses(registry, os.cpu_count() or 1)
 
     def close(self) -> None:
-        """Stop the scoring threads (at shutdown)."""
+        """Stop the scoring threads and processes (at shutdown)."""
         self._scoring_pool.shutdown(wait=False, cancel_futures=True)
+        self.scoring_processes.close()
 
     async def collect(self, request, arrays: dict | None = None) -> dict[str, Series]:
         """The request's series, inline or fetched from Prometheus, checked against the size limits.
@@ -93,22 +96,21 @@ class AiopsService:
         """The `/detect` answer as JSON bytes (see runtime.aiops.encoding).
 
         Models are looked up first, in request order, so a missing one fails before any work is done.
-        The metrics are then scored on a pool of one thread per core (the forest walk runs in numpy
-        without the GIL) while this thread encodes each finished metric in order.
+        Large requests are then scored and encoded in worker processes (runtime.aiops.workers); the
+        others, and all of them until the workers have started, on a pool of one thread per core
+        while this thread encodes each finished metric in order.
         """
-        from runtime.aiops.encoding import detect_json, points_json
+        from runtime.aiops.encoding import detect_json
 
         models = {name: self.model_for(name, version, f"body.series.{name}") for name in series}
-        scored = self._scoring_pool.map(lambda name: _score_with(models[name][1], series[name]), series)
-        results = {}
-        for name, (result, intervals) in zip(series, scored):
-            data = series[name]
-            columns = [data.ts, data.values] + [_finite(getattr(result, key))
-                                                for key in ("score", "expected", "lower", "upper")]
-            anomalies = [{"start": float(item["start"]), "end": float(item["end"]),
-                          "peak_score": float(item["peak_score"])} for item in intervals]
-            results[name] = {"model_version": models[name][0], "anomalies": anomalies,
-                             "points": points_json(columns)}
+        try:
+            encoded = self.scoring_processes.score(series, {name: used for name, (used, _) in models.items()})
+        except (ModelNotFound, ModelRejected) as exc:
+            raise InputError("body.series", str(exc), status_code=409) from None
+        if encoded is None:
+            encoded = self._scoring_pool.map(lambda name: score_and_encode(models[name][1], series[name]), series)
+        results = {name: {"model_version": models[name][0], "anomalies": anomalies, "points": points}
+                   for name, (anomalies, points) in zip(series, encoded)}
         return detect_json(max(r["model_version"] for r in results.values()), results)
 
 
@@ -118,11 +120,3 @@ def _score_with(model, data: Series):
 
     result = model.score(data.ts, data.values)
     return result, merge_intervals(data.ts, np.asarray(result.score), threshold=1.0)
-
-
-def _finite(values) -> np.ndarray:
-    """JSON has no NaN/inf: NaN becomes 0, infinities a large finite bound."""
-    array = np.asarray(values, dtype=np.float64)
-    if not np.isfinite(array).all():
-        array = np.nan_to_num(array, nan=0.0, posinf=1e300, neginf=-1e300)
-    return array

@@ -227,6 +227,52 @@ def test_detect_encoding_matches_plain_json():
     assert points_json([np.array([])] * 6) == b"[]"
 
 
+def test_large_detect_in_worker_processes_answers_the_same_bytes_as_threads(tmp_path):
+    """Requests of MIN_POINTS points or more go to worker processes once these have started; the
+    answer must not depend on where it was computed. Until then (and below the size) threads answer."""
+    import time
+
+    from runtime.aiops.detectors import train_metric
+    from runtime.aiops.registry import ModelRegistry
+    from runtime.aiops.service import AiopsService
+    from runtime.aiops.series import Series
+    from runtime.aiops.workers import MIN_POINTS
+    from runtime.config import RuntimeConfig
+
+    registry = ModelRegistry(tmp_path / "models", 10_000_000)
+    ts, values = seasonal(3 * DAY_POINTS)
+    registry.save({f"m{i}": (train_metric(ts, values + i), {}) for i in range(3)})
+    service = AiopsService(RuntimeConfig().aiops, registry, None)
+    try:
+        size = MIN_POINTS // 3 + 1
+        new_ts, new_values = with_spike_and_shift(*seasonal(size, start=ts[-1] + STEP, seed=9), size // 3, size // 2)
+        series = {f"m{i}": Series(ts=new_ts, values=new_values + i) for i in range(3)}
+        on_threads = service.detect(series, None)
+        deadline = time.monotonic() + 120
+        while not service.scoring_processes.ready():
+            assert time.monotonic() < deadline, "the scoring processes did not start"
+            time.sleep(0.2)
+        versions = {name: registry.versions()[-1] for name in series}
+        assert len(service.scoring_processes.score(series, versions)) == 3
+        assert service.detect(series, None) == on_threads
+        assert json.loads(on_threads)["results"]["m0"]["anomalies"]
+        small = {"m1": Series(ts=new_ts[:100], values=new_values[:100])}
+        assert service.scoring_processes.score(small, versions) is None
+    finally:
+        service.close()
+
+
+def test_metrics_split_into_consecutive_shares_of_similar_size():
+    from runtime.aiops.workers import split_evenly
+
+    assert split_evenly(["a", "b", "c", "d"], [1, 1, 1, 1], 2) == [["a", "b"], ["c", "d"]]
+    assert split_evenly(["a", "b", "c"], [10, 1, 1], 2) == [["a"], ["b", "c"]]
+    assert split_evenly(["a"], [5], 2) == [["a"]]
+    names = [f"m{i}" for i in range(20)]
+    shares = split_evenly(names, [1000] * 20, 2)
+    assert [len(share) for share in shares] == [10, 10] and sum(shares, []) == names
+
+
 def test_rca_ranks_the_earliest_anomaly_first(tmp_path):
     from fastapi.testclient import TestClient
 

@@ -1,0 +1,169 @@
+"""Large `/detect` requests scored and encoded in worker processes, outside the server's GIL.
+
+Scoring is numpy work split into many small calls and the answer's encoding is orjson and bytes
+work; in one process both hold the GIL most of the time, so two threads on two cores run little
+faster than one. Worker processes (one per core) each score and encode a contiguous share of the
+metrics and send back finished JSON fragments; the server process only decodes, joins and sends.
+
+Each worker opens the same on-disk registry (same size limit, SHA-256 and signature checks) and
+keeps its own model cache. The pool starts on the first large request, in the background: until
+its workers have started (a second or two) requests run on threads, and if processes cannot be
+started or a worker dies, the service falls back to threads as well.
+"""
+from __future__ import annotations
+
+import gc
+import logging
+import multiprocessing
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+import numpy as np
+
+from runtime.aiops.registry import ModelRegistry
+from runtime.aiops.series import Series
+
+log = logging.getLogger("runtime.aiops.workers")
+
+MIN_POINTS = 5_000
+"""Requests with fewer points in total are scored on threads: for them the hand-off costs more than
+it saves."""
+
+_worker_registry: ModelRegistry | None = None
+
+
+def score_and_encode(model, data: Series) -> tuple[list[dict], bytes]:
+    """(anomalous intervals, the metric's `points` JSON) of one series under one model."""
+    from runtime.aiops.detectors import merge_intervals
+    from runtime.aiops.encoding import points_json
+
+    result = model.score(data.ts, data.values)
+    intervals = merge_intervals(data.ts, np.asarray(result.score), threshold=1.0)
+    columns = [data.ts, data.values] + [finite(getattr(result, key)) for key in ("score", "expected", "lower",
+                                                                                  "upper")]
+    anomalies = [{"start": float(item["start"]), "end": float(item["end"]), "peak_score": float(item["peak_score"])}
+                 for item in intervals]
+    return anomalies, points_json(columns)
+
+
+def finite(values) -> np.ndarray:
+    """JSON has no NaN/inf: NaN becomes 0, infinities a large finite bound."""
+    array = np.asarray(values, dtype=np.float64)
+    if not np.isfinite(array).all():
+        array = np.nan_to_num(array, nan=0.0, posinf=1e300, neginf=-1e300)
+    return array
+
+
+def _start_worker(root: str, max_model_bytes: int, signing_key: bytes | None) -> None:
+    global _worker_registry
+    import runtime.aiops.detectors  # noqa: F401  (imported once here, not inside the first request)
+    import runtime.aiops.encoding  # noqa: F401
+
+    _worker_registry = ModelRegistry(Path(root), max_model_bytes, signing_key)
+    gc.freeze()
+
+
+def _worker_started() -> bool:
+    return _worker_registry is not None
+
+
+def _score_share(share: list[tuple[str, str, np.ndarray, np.ndarray]]) -> list[tuple[list[dict], bytes]]:
+    """(intervals, points JSON) per metric of a share: (metric, registry version, ts, values)."""
+    out = []
+    for metric, version, ts, values in share:
+        model = _worker_registry.load(_worker_registry.find(metric, version))
+        out.append(score_and_encode(model, Series(ts=ts, values=values)))
+    return out
+
+
+class ScoringProcesses:
+    """A lazily started process pool; `score` returns None whenever the caller should use threads."""
+
+    def __init__(self, registry: ModelRegistry, processes: int) -> None:
+        self._start_args = (str(registry.root), registry.max_model_bytes, registry.signing_key)
+        self._processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+        self._started: list[Future] = []
+        self._off = processes < 2
+        self._lock = threading.Lock()
+
+    def _running_pool(self) -> ProcessPoolExecutor | None:
+        """The pool once its workers run, else None; the first call starts them."""
+        with self._lock:
+            if self._off:
+                return None
+            if self._pool is None:
+                try:
+                    self._pool = ProcessPoolExecutor(self._processes, mp_context=multiprocessing.get_context("spawn"),
+                                                     initializer=_start_worker, initargs=self._start_args)
+                    self._started = [self._pool.submit(_worker_started) for _ in range(self._processes)]
+                except OSError as exc:
+                    log.warning("scoring processes unavailable, scoring on threads: %s", exc)
+                    self._pool, self._off = None, True
+                    return None
+            if not all(future.done() for future in self._started):
+                return None
+            failure = next((future.exception() for future in self._started if future.exception()), None)
+            if failure is not None:
+                log.warning("scoring processes failed to start, scoring on threads: %s", failure)
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool, self._off = None, True
+                return None
+            return self._pool
+
+    def ready(self) -> bool:
+        """True when the workers run; the first call starts them."""
+        return self._running_pool() is not None
+
+    def state(self) -> str:
+        """For /readyz: "not started" (no large request yet), "starting", "running" or "off"."""
+        with self._lock:
+            if self._off:
+                return "off"
+            if self._pool is None:
+                return "not started"
+            return "running" if all(future.done() for future in self._started) else "starting"
+
+    def score(self, series: dict[str, Series], versions: dict[str, str]) -> list[tuple[list[dict], bytes]] | None:
+        """(intervals, points JSON) per metric in request order, or None (too small, not started, failed)."""
+        if sum(len(data.ts) for data in series.values()) < MIN_POINTS:
+            return None
+        pool = self._running_pool()
+        if pool is None:
+            return None
+        shares = split_evenly(list(series), [len(data.ts) for data in series.values()], self._processes)
+        try:
+            futures = [pool.submit(_score_share, [(name, versions[name], series[name].ts, series[name].values)
+                                                  for name in share]) for share in shares]
+            return [item for future in futures for item in future.result()]
+        except (BrokenProcessPool, RuntimeError) as exc:
+            # RuntimeError: the pool was shut down meanwhile (service closing, or another request
+            # found it broken); a broken pool is replaced by a new one on the next large request.
+            log.warning("scoring processes unusable, this request is scored on threads: %s", exc)
+            with self._lock:
+                if self._pool is pool:
+                    self._pool, self._started = None, []
+            pool.shutdown(wait=False, cancel_futures=True)
+            return None
+
+    def close(self) -> None:
+        """Stop the workers for good (at shutdown)."""
+        with self._lock:
+            pool, self._pool, self._started, self._off = self._pool, None, [], True
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def split_evenly(names: list[str], sizes: list[int], parts: int) -> list[list[str]]:
+    """Consecutive runs of names with about equal total size, at most `parts` of them, none empty."""
+    total = sum(sizes)
+    shares: list[list[str]] = [[]]
+    done = 0
+    for name, size in zip(names, sizes):
+        if shares[-1] and len(shares) < parts and done >= total * len(shares) / parts:
+            shares.append([])
+        shares[-1].append(name)
+        done += size
+    return shares
