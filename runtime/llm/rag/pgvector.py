@@ -20,6 +20,8 @@ default) rows, so a query for more raises it for its own transaction.
 
 Re-ingesting a document id replaces its chunks inside one transaction, holding an advisory lock per table,
 so concurrent ingests (several workers or replicas) neither race on creating the table nor interleave.
+An ingest by another embedder than the one a table's rows carry is refused, so one row tells a table's
+embedder and the check costs no scan.
 Connections: a few idle ones are kept for reuse by the worker's threads; one found dead on reuse is
 replaced once. psycopg's automatic server-side prepared statements are off: they belong to a server
 session, so they clash behind a transaction-pooling PgBouncer (and in PGlite, whose wire server runs every
@@ -183,9 +185,9 @@ class PgvectorStore:
                     self._create_table(connection, table)
                 else:
                     self._check_size(name, table, size)
-                    other = connection.execute(sql.SQL("SELECT embedder FROM {} WHERE embedder <> %s LIMIT 1")
-                                               .format(sql.Identifier(table)), (self.embedder.name,)).fetchone()
-                    if other is not None:
+                    other = connection.execute(sql.SQL("SELECT embedder FROM {} LIMIT 1")
+                                               .format(sql.Identifier(table))).fetchone()
+                    if other is not None and other[0] != self.embedder.name:
                         raise ValueError(f"collection {name!r} was embedded with {other[0]}, not "
                                          f"{self.embedder.name}; drop table {table!r} to re-ingest it")
                 connection.execute(sql.SQL("DELETE FROM {} WHERE document_id = ANY(%s)").format(sql.Identifier(table)),
