@@ -2,6 +2,7 @@
 database, and the password reaches the runtime as a mounted file from the spec's `passwordSecret`."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from compiler import conventions as names
 from compiler.emitters.llm import pgvector_database
 from runtime.config import RuntimeConfig
 from tests.mlops.helpers import find, objects, target_of, write_service
+from tests.tools import require_tool, run_tool
 
 RUNTIME_IMAGE = "ghcr.io/acme/platform-runtime:0.1.0@sha256:" + "a" * 64
 PGVECTOR_IMAGE = "pgvector/pgvector:0.8.0-pg16@sha256:" + "c" * 64
@@ -87,3 +89,22 @@ def test_the_embedded_store_gets_no_server_settings_or_password(tmp_path):
 def test_a_long_collection_gives_the_name_postgres_keeps():
     assert pgvector_database("a" * 128) == "a" * 63
     assert pgvector_database("team-a.docs") == "team_a_docs"
+
+
+@pytest.mark.tools
+def test_checkov_finds_nothing_on_the_gateway_and_the_store(pgvector_docs, tmp_path):
+    """A Secret in an env var would fail CKV_K8S_35; the mounted file passes. (The service's own Deployment
+    gets OPENAI_API_KEY as a variable by design, excepted in its spec elsewhere, so it is not judged here.)"""
+    checkov = require_tool("checkov")
+    (tmp_path / "objects.yaml").write_text(yaml.safe_dump_all(pgvector_docs))
+    result = run_tool([checkov, "--framework", "kubernetes", "--skip-download", "-o", "json", "-d", str(tmp_path)],
+                      timeout=300)
+    report = json.loads(result.stdout)
+    report = report[0] if isinstance(report, list) else report
+    ours = ("Deployment.support.helper-llm-gateway", "StatefulSet.support.helper-pgvector")
+    judged = [c for c in report["results"]["passed_checks"] + report["results"]["failed_checks"]
+              if c["resource"] in ours]
+    failed = [f"{c['check_id']} {c['resource']}" for c in report["results"]["failed_checks"] if c["resource"] in ours]
+    assert failed == []
+    assert {c["resource"] for c in judged} == set(ours)
+    assert "CKV_K8S_35" in {c["check_id"] for c in judged}
