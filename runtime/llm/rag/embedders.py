@@ -86,7 +86,7 @@ def _load_minilm():
         _limit_torch_threads()
     except EmbedderLoadError:
         raise
-    except Exception as exc:  # any import or load failure becomes one clear line for startup and /readyz
+    except Exception as exc:  # any import or load failure becomes one line: a start error, or the fallback warning
         raise EmbedderLoadError(f"all-MiniLM-L6-v2 could not be loaded: {type(exc).__name__}: {exc}") from exc
     model.eval()
     dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
