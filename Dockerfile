@@ -8,15 +8,20 @@
 # Runs as UID/GID 10001 with a read-only root filesystem; mount writable volumes (emptyDir or PVC) at
 #   /var/lib/runtime   model registry, audit log, budgets ledger, scheduler lock (RUNTIME_STATE_DIR)
 #   /tmp               Prometheus multiprocess files (PROMETHEUS_MULTIPROC_DIR) and scratch space
-# Optional RAG model: build with --build-arg RUNTIME_EXTRAS=runtime,rag (adds torch; about 1.5 GB).
+# Optional RAG model: build with --build-arg RUNTIME_EXTRAS=runtime,rag (adds torch's CPU build, taken from
+# TORCH_INDEX first so pip never resolves the multi-GB CUDA build from PyPI; about 1.5 GB in all).
 
 FROM docker.io/library/python:3.11.11-slim-bookworm AS build
 ARG RUNTIME_EXTRAS=runtime
+ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
 COPY pyproject.toml ./
 COPY runtime ./runtime
 RUN python -m venv /opt/venv \
+    && case ",${RUNTIME_EXTRAS}," in \
+         *,rag,*) /opt/venv/bin/pip install --no-cache-dir --index-url "${TORCH_INDEX}" torch==2.13.0 ;; \
+       esac \
     && /opt/venv/bin/pip install --no-cache-dir "./[${RUNTIME_EXTRAS}]" \
     && find /opt/venv -name '__pycache__' -type d -prune -exec rm -rf {} +
 
