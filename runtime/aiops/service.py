@@ -98,7 +98,7 @@ class AiopsService:
         Models are looked up first, in request order, so a missing one fails before any work is done.
         Large requests are then scored and encoded in worker processes (runtime.aiops.workers); the
         others, and all of them until the workers have started, on a pool of one thread per core
-        while this thread encodes each finished metric in order.
+        (the forest walk's numpy calls release the GIL), and this thread joins the fragments in order.
         """
         from runtime.aiops.encoding import detect_json
 

@@ -13,6 +13,7 @@ started or a worker dies, the service falls back to threads as well.
 from __future__ import annotations
 
 import gc
+import importlib
 import logging
 import multiprocessing
 import threading
@@ -58,9 +59,8 @@ def finite(values) -> np.ndarray:
 
 def _start_worker(root: str, max_model_bytes: int, signing_key: bytes | None) -> None:
     global _worker_registry
-    import runtime.aiops.detectors  # noqa: F401  (imported once here, not inside the first request)
-    import runtime.aiops.encoding  # noqa: F401
-
+    for module in ("runtime.aiops.detectors", "runtime.aiops.encoding"):
+        importlib.import_module(module)  # here, not inside the first request
     _worker_registry = ModelRegistry(Path(root), max_model_bytes, signing_key)
     gc.freeze()
 
