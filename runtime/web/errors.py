@@ -36,7 +36,7 @@ class ErrorBody(BaseModel):
 _ERROR_TEXT = {401: "missing or wrong bearer token", 404: "unknown model, prompt or metric",
                409: "stored model refused (integrity/safety check) or store conflict",
                413: "request body over server.max_body_bytes", 422: "invalid input, with field paths",
-               429: "token budget used up", 502: "dependency (Prometheus, LLM upstream, Qdrant) failed"}
+               429: "token budget used up", 502: "dependency (Prometheus, LLM upstream, Qdrant, pgvector) failed"}
 
 
 def error_responses(*codes: int) -> dict:
