@@ -105,12 +105,12 @@ class ForestTables:
         limit = np.empty(position.shape, dtype=np.float32)
         go_right = np.empty(position.shape, dtype=bool)
         for feature, threshold in zip(self.level_features, self.level_thresholds):
-            np.take(feature, position, out=at, mode="wrap")
+            feature.take(position, out=at, mode="wrap")
             at += row_start
-            np.take(flat, at, out=value, mode="wrap")
-            np.take(threshold, position, out=limit, mode="wrap")
+            flat.take(at, out=value, mode="wrap")
+            threshold.take(position, out=limit, mode="wrap")
             np.greater(value, limit, out=go_right)
-            position += position
+            np.left_shift(position, 1, out=position)
             position += go_right
-        depths = np.take(self.bottom_value, position).sum(axis=0)
+        depths = self.bottom_value.take(position).sum(axis=0)
         return -np.power(2.0, -depths / self.normaliser)
