@@ -7,7 +7,6 @@ folder (a bootstrapped `flux-system/`, a file a person put there) is carried ove
 """
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import ctypes
 import ctypes.util
@@ -16,6 +15,7 @@ import fcntl
 import os
 import posixpath
 import shutil
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from . import conventions as names
 from .errors import OutputError
 
 _RENAME_EXCHANGE = 2
+_PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -59,27 +60,33 @@ def _existing_paths(out: Path) -> set[str]:
     return found
 
 
+def _difference(out: Path, rel: str, content: bytes, existing: set[str]) -> str | None:
+    """"added" or "changed" when writing `content` at `rel` changes the tree, None when the file is the same."""
+    if rel not in existing:
+        return "added"
+    try:
+        current = (out / rel).read_bytes()
+    except FileNotFoundError:
+        return "added"
+    except (NotADirectoryError, IsADirectoryError):
+        return "changed"
+    return "changed" if current != content else None
+
+
+def _removed(out: Path, wanted, unchanged: frozenset[str]) -> list[str]:
+    return sorted(rel for rel in owned_files(out)
+                  if rel not in wanted and rel not in unchanged and (out / rel).is_file())
+
+
 def diff_tree(out: Path, files: dict[str, bytes], unchanged: frozenset[str] = frozenset()) -> Changes:
     """What writing `files` would change; paths in `unchanged` are known to be identical on disk already."""
     changes = Changes()
     existing = _existing_paths(out)
     for rel, content in files.items():
-        if rel not in existing:
-            changes.added.append(rel)
-            continue
-        path = out / rel
-        try:
-            current = path.read_bytes()
-        except FileNotFoundError:
-            changes.added.append(rel)
-            continue
-        except (NotADirectoryError, IsADirectoryError):
-            changes.changed.append(rel)
-            continue
-        if current != content:
-            changes.changed.append(rel)
-    changes.removed = sorted(rel for rel in owned_files(out)
-                             if rel not in files and rel not in unchanged and (out / rel).is_file())
+        kind = _difference(out, rel, content, existing)
+        if kind:
+            getattr(changes, kind).append(rel)
+    changes.removed = _removed(out, files, unchanged)
     return changes
 
 
@@ -101,69 +108,28 @@ def describe(out: Path, files: dict[str, bytes], changes: Changes, *, diff_lines
     return report
 
 
+def _libc():
+    name = ctypes.util.find_library("c")
+    return ctypes.CDLL(name, use_errno=True) if name else None
+
+
+def die_with_parent() -> None:
+    """Ask Linux to kill this (worker) process when its parent dies, so a killed compile leaves no worker
+    writing into a staging folder behind it; elsewhere a no-op."""
+    libc = _libc()
+    prctl = getattr(libc, "prctl", None)
+    if prctl is not None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False where the system cannot."""
-    libc_name = ctypes.util.find_library("c")
-    if not libc_name:
-        return False
-    libc = ctypes.CDLL(libc_name, use_errno=True)
-    renameat2 = getattr(libc, "renameat2", None)
+    renameat2 = getattr(_libc(), "renameat2", None)
     if renameat2 is None:
         return False
     at_fdcwd = -100
     result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
     return result == 0
-
-
-def _stage(out: Path, stage: Path, files: dict[str, bytes], changes: Changes) -> None:
-    rewrite = set(changes.added) | set(changes.changed)
-    dropped = set(changes.removed)
-    if out.is_dir():
-        for dirpath, dirnames, filenames in os.walk(out):
-            rel_dir = Path(dirpath).relative_to(out)
-            (stage / rel_dir).mkdir(parents=True, exist_ok=True)
-            for name in filenames:
-                rel = (rel_dir / name).as_posix()
-                if rel in rewrite or rel in dropped:
-                    continue
-                src = Path(dirpath) / name
-                try:
-                    os.link(src, stage / rel, follow_symlinks=False)
-                except OSError:
-                    shutil.copy2(src, stage / rel, follow_symlinks=False)
-            for name in dirnames:
-                if (Path(dirpath) / name).is_symlink():
-                    os.symlink(os.readlink(Path(dirpath) / name), stage / rel_dir / name)
-            dirnames[:] = [d for d in dirnames if not (Path(dirpath) / d).is_symlink()]
-    for parent in sorted({posixpath.dirname(rel) for rel in rewrite}):
-        (stage / parent).mkdir(parents=True, exist_ok=True)
-    _write_all(out, stage, [(rel, files[rel]) for rel in sorted(rewrite)])
-    for rel in sorted(dropped):
-        parent = (stage / rel).parent
-        while parent != stage and parent.is_dir() and not any(parent.iterdir()):
-            parent.rmdir()
-            parent = parent.parent
-
-
-WRITE_THREADS = 4
-
-
-def _write_all(out: Path, stage: Path, items: list[tuple[str, bytes]]) -> None:
-    """Write the staged files; a few threads overlap the file system's latency (writes release the GIL)."""
-    def write(item: tuple[str, bytes]) -> None:
-        rel, content = item
-        try:
-            _write_new(os.path.join(stage, rel), content)
-        except (IsADirectoryError, FileExistsError):
-            raise OutputError(f"{out / rel} is a folder, but the compiler needs to write a file there") from None
-
-    if len(items) < 64:
-        for item in items:
-            write(item)
-        return
-    with concurrent.futures.ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
-        for _ in pool.map(write, items):
-            pass
 
 
 def _write_new(path: str | Path, content: bytes) -> None:
@@ -193,7 +159,8 @@ def clean_leftovers(out: Path) -> None:
 def _exclusive(out: Path):
     """One writer at a time per output folder: a second compile waits instead of removing the first's stage.
     The lock is held on the parent folder itself, so no lock file is left behind."""
-    fd = os.open(out.parent, os.O_RDONLY)
+    with _disk_errors(out):
+        fd = os.open(out.parent, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -201,31 +168,115 @@ def _exclusive(out: Path):
         os.close(fd)
 
 
-def write_tree(out: Path, files: dict[str, bytes], unchanged: frozenset[str] = frozenset()) -> Changes:
-    """Bring `out` to exactly `files` and `unchanged` (plus any file it does not own) in one atomic swap."""
-    out = out.absolute()
+class StagedTree:
+    """The new tree, built in a staging folder beside the old one while files are still being rendered.
+
+    `add` writes a file into the stage only when it differs from the old tree's; `finish` hard-links every
+    other file of the old tree (unchanged, or not the compiler's) into the stage, drops what was removed and
+    swaps the two folders. Writing as files arrive overlaps the disk's work with the rendering of the rest."""
+
+    def __init__(self, out: Path):
+        self.out = out
+        self.stage = out.parent / f".{out.name}.tmp-{os.getpid()}"
+        self.existing = _existing_paths(out)
+        self.changes = Changes()
+        self.seen: set[str] = set()
+        self.made: set[str] = {""}
+        shutil.rmtree(self.stage, ignore_errors=True)
+        self.stage.mkdir()
+
+    def add(self, rel: str, content: bytes) -> None:
+        self.record(rel, self.stage_file(rel, content))
+
+    def stage_file(self, rel: str, content: bytes) -> str | None:
+        """Write `rel` into the stage when it differs from the old tree ("added" or "changed"; None when it
+        is the same). Only touches the disk: forked workers call it, and the parent `record`s the answer."""
+        with _disk_errors(self.out):
+            kind = _difference(self.out, rel, content, self.existing)
+            if kind is None:
+                return None
+            if kind == "changed" and os.path.isdir(os.path.join(self.out, rel)):
+                raise OutputError(f"{self.out / rel} is a folder, but the compiler needs to write a file there")
+            parent = posixpath.dirname(rel)
+            if parent not in self.made:
+                os.makedirs(os.path.join(self.stage, parent), exist_ok=True)
+                self.made.add(parent)
+            _write_new(os.path.join(self.stage, rel), content)
+            return kind
+
+    def record(self, rel: str, kind: str | None) -> None:
+        self.seen.add(rel)
+        if kind is not None:
+            getattr(self.changes, kind).append(rel)
+
+    def finish(self, files: dict[str, bytes], unchanged: frozenset[str]) -> Changes:
+        """Add what was not added yet, then bring the old tree's other files over and swap (if anything changed)."""
+        with _disk_errors(self.out):
+            return self._finish(files, unchanged)
+
+    def _finish(self, files: dict[str, bytes], unchanged: frozenset[str]) -> Changes:
+        for rel, content in files.items():
+            if rel not in self.seen:
+                self.add(rel, content)
+        self.changes.removed = _removed(self.out, files, unchanged)
+        if not self.changes:
+            return self.changes
+        rewritten = set(self.changes.added) | set(self.changes.changed)
+        self._carry_over(rewritten | set(self.changes.removed))
+        self._drop_emptied()
+        _swap(self.out, self.stage)
+        return self.changes
+
+    def _carry_over(self, skip: set[str]) -> None:
+        if not self.out.is_dir():
+            return
+        for dirpath, dirnames, filenames in os.walk(self.out):
+            rel_dir = Path(dirpath).relative_to(self.out)
+            (self.stage / rel_dir).mkdir(parents=True, exist_ok=True)
+            for name in filenames:
+                rel = (rel_dir / name).as_posix()
+                if rel in skip:
+                    continue
+                src = Path(dirpath) / name
+                try:
+                    os.link(src, self.stage / rel, follow_symlinks=False)
+                except OSError:
+                    shutil.copy2(src, self.stage / rel, follow_symlinks=False)
+            for name in dirnames:
+                if (Path(dirpath) / name).is_symlink():
+                    os.symlink(os.readlink(Path(dirpath) / name), self.stage / rel_dir / name)
+            dirnames[:] = [d for d in dirnames if not (Path(dirpath) / d).is_symlink()]
+
+    def _drop_emptied(self) -> None:
+        for rel in sorted(self.changes.removed):
+            parent = (self.stage / rel).parent
+            while parent != self.stage and parent.is_dir() and not any(parent.iterdir()):
+                parent.rmdir()
+                parent = parent.parent
+
+
+@contextlib.contextmanager
+def _disk_errors(out: Path):
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with _exclusive(out):
-            return _write_locked(out, files, unchanged)
+        yield
     except OSError as exc:
         raise OutputError(f"cannot write {out}: {exc.strerror or exc}") from None
 
 
-def _write_locked(out: Path, files: dict[str, bytes], unchanged: frozenset[str]) -> Changes:
-    clean_leftovers(out)
-    changes = diff_tree(out, files, unchanged)
-    if not changes:
-        return changes
-    stage = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    shutil.rmtree(stage, ignore_errors=True)
-    stage.mkdir()
-    try:
-        _stage(out, stage, files, changes)
-        _swap(out, stage)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-    return changes
+@contextlib.contextmanager
+def staged_tree(out: Path):
+    """A StagedTree for `out`, one writer at a time; on any failure the stage goes and `out` stays as it was."""
+    out = out.absolute()
+    with _disk_errors(out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive(out):
+        with _disk_errors(out):
+            clean_leftovers(out)
+            staged = StagedTree(out)
+        try:
+            yield staged
+        finally:
+            shutil.rmtree(staged.stage, ignore_errors=True)
 
 
 def _swap(out: Path, stage: Path) -> None:
