@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,6 +11,7 @@ from runtime.aiops.registry import ModelNotFound, ModelRegistry, ModelRejected
 from runtime.aiops.series import PrometheusClient, Series, parse_step, series_from_points
 from runtime.aiops.workers import ScoringProcesses, score_and_encode
 from runtime.config import AiopsSettings
+from runtime.cpus import usable_cpus
 from runtime.web.errors import InputError
 
 
@@ -25,8 +25,9 @@ class AiopsService:
         self.settings = settings
         self.registry = registry
         self.prometheus = prometheus
-        self._scoring_pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="aiops-score")
-        self.scoring_processes = ScoringProcesses(registry, os.cpu_count() or 1)
+        cores = usable_cpus()
+        self._scoring_pool = ThreadPoolExecutor(max_workers=cores, thread_name_prefix="aiops-score")
+        self.scoring_processes = ScoringProcesses(registry, cores)
 
     def close(self) -> None:
         """Stop the scoring threads and processes (at shutdown)."""
