@@ -173,7 +173,8 @@ class StagedTree:
 
     `add` writes a file into the stage only when it differs from the old tree's; `finish` hard-links every
     other file of the old tree (unchanged, or not the compiler's) into the stage, drops what was removed and
-    swaps the two folders. Writing as files arrive overlaps the disk's work with the rendering of the rest."""
+    swaps the two folders. Files may be staged in any order, by forked workers too (`stage_file` in the
+    worker, `record` in the parent): the changes are sorted at the end."""
 
     def __init__(self, out: Path):
         self.out = out
@@ -218,6 +219,8 @@ class StagedTree:
         for rel, content in files.items():
             if rel not in self.seen:
                 self.add(rel, content)
+        self.changes.added.sort()
+        self.changes.changed.sort()
         self.changes.removed = _removed(self.out, files, unchanged)
         if not self.changes:
             return self.changes
