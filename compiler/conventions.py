@@ -353,6 +353,16 @@ def vector_store_name(service: str, store: str) -> str:
     return f"{service}-{store}"
 
 
+PGVECTOR_USER = "postgres"
+"""The pgvector server's superuser (the image's default), which the gateway connects as."""
+
+
+def pgvector_database(collection: str) -> str:
+    """The database the pgvector server creates (`POSTGRES_DB`) and the gateway uses: the spec's collection,
+    SQL-safe, cut to the 63 bytes PostgreSQL keeps of a name."""
+    return collection.replace("-", "_").replace(".", "_")[:63]
+
+
 def training_name(service: str) -> str:
     """The scheduled training CronJob."""
     return f"{service}-train"

@@ -24,7 +24,6 @@ API_KEY_DIR = "/etc/llm-gateway/upstream"
 API_KEY_FILE = "api-key"
 STORE_PASSWORD_DIR = "/etc/llm-gateway/vector-store"
 STORE_PASSWORD_FILE = "password"
-PGVECTOR_USER = "postgres"
 
 
 def gateway_name(t: Target) -> str:
@@ -75,12 +74,6 @@ def budget_share(llm: LlmSpec) -> int:
     return math.ceil(llm.tokenBudget.daily / llm.gateway.replicas)
 
 
-def pgvector_database(collection: str) -> str:
-    """The database the pgvector StatefulSet creates (`POSTGRES_DB`): the spec's collection, SQL-safe, cut to
-    the 63 bytes PostgreSQL keeps of a name (it cuts the name it creates and the one a client asks for alike)."""
-    return collection.replace("-", "_").replace(".", "_")[:63]
-
-
 def _rag_settings(t: Target) -> dict | None:
     """The runtime's `llm.rag` block pointing at the store server's Service, or None for the embedded store."""
     from .llm_serving import STORE_PORTS
@@ -91,7 +84,7 @@ def _rag_settings(t: Target) -> dict | None:
     if rag.store == "qdrant":
         return {"store": "qdrant", "qdrant_url": f"http://{host}:{names.QDRANT_PORT}"}
     return {"store": "pgvector", "pgvector_host": host, "pgvector_port": STORE_PORTS["pgvector"],
-            "pgvector_database": pgvector_database(rag.collection), "pgvector_user": PGVECTOR_USER,
+            "pgvector_database": names.pgvector_database(rag.collection), "pgvector_user": names.PGVECTOR_USER,
             "pgvector_password_file": f"{STORE_PASSWORD_DIR}/{STORE_PASSWORD_FILE}"}
 
 

@@ -128,10 +128,10 @@ def _store_container(t: Target, store: str) -> dict:
         base["livenessProbe"] = pods.http_probe("/livez", store[:15], period=20, failures=3)
         base["volumeMounts"] = [{"name": "data", "mountPath": "/data"}, {"name": "tmp", "mountPath": "/tmp"}]
         return base
-    ready = {"exec": {"command": ["pg_isready", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres"]},
+    ready = {"exec": {"command": ["pg_isready", "-h", "127.0.0.1", "-p", str(port), "-U", names.PGVECTOR_USER]},
              "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3}
     base["env"] = [{"name": "PGDATA", "value": "/data/pgdata"},
-                   {"name": "POSTGRES_DB", "value": rag.collection.replace("-", "_").replace(".", "_")},
+                   {"name": "POSTGRES_DB", "value": names.pgvector_database(rag.collection)},
                    {"name": "POSTGRES_PASSWORD_FILE", "value": "/etc/postgres/password"}]
     base["readinessProbe"] = ready
     base["livenessProbe"] = dict(ready, periodSeconds=20)

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from compiler import conventions as names
-from compiler.emitters.llm import pgvector_database
+from compiler.conventions import pgvector_database
 from runtime.config import RuntimeConfig
 from tests.mlops.helpers import find, objects, target_of, write_service
 from tests.tools import require_tool, run_tool
