@@ -110,6 +110,17 @@ class AiopsSettings(_Strict):
     remediation: RemediationSettings = Field(default_factory=RemediationSettings)
 
 
+def read_secret_file(path: Path, setting: str) -> str:
+    """A secret from a mounted file, surrounding whitespace dropped; unreadable or empty is a ConfigError."""
+    try:
+        secret = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {setting} {path}: {exc.strerror}") from None
+    if not secret:
+        raise ConfigError(f"{setting} {path} is empty")
+    return secret
+
+
 class UpstreamSettings(_Strict):
     url: str = Field("local-echo", description="base URL of an OpenAI-compatible server, or local-echo")
     api_key_env: str | None = Field(None, description="environment variable holding the upstream API key")
@@ -121,14 +132,7 @@ class UpstreamSettings(_Strict):
     def api_key(self) -> str:
         """The upstream key: the file's content (surrounding whitespace dropped), else the variable, else ''."""
         if self.api_key_file is not None:
-            try:
-                key = self.api_key_file.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(f"cannot read llm.upstream.api_key_file {self.api_key_file}: "
-                                  f"{exc.strerror}") from None
-            if not key:
-                raise ConfigError(f"llm.upstream.api_key_file {self.api_key_file} is empty")
-            return key
+            return read_secret_file(self.api_key_file, "llm.upstream.api_key_file")
         return os.environ.get(self.api_key_env, "") if self.api_key_env else ""
 
     @field_validator("url")
@@ -198,14 +202,7 @@ class RagSettings(_Strict):
     def pgvector_password(self) -> str:
         """The file's content (surrounding whitespace dropped), else the named variable; empty is an error."""
         if self.pgvector_password_file is not None:
-            try:
-                password = self.pgvector_password_file.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(f"cannot read llm.rag.pgvector_password_file {self.pgvector_password_file}: "
-                                  f"{exc.strerror}") from None
-            if not password:
-                raise ConfigError(f"llm.rag.pgvector_password_file {self.pgvector_password_file} is empty")
-            return password
+            return read_secret_file(self.pgvector_password_file, "llm.rag.pgvector_password_file")
         password = os.environ.get(self.pgvector_password_env or "", "")
         if not password:
             raise ConfigError(f"llm.rag.pgvector_password_env names {self.pgvector_password_env}, "
