@@ -5,11 +5,9 @@ import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
-
 from runtime.aiops.registry import ModelNotFound, ModelRegistry, ModelRejected
 from runtime.aiops.series import PrometheusClient, Series, parse_step, series_from_points
-from runtime.aiops.workers import ScoringProcesses, score_and_encode
+from runtime.aiops.workers import ScoringProcesses, score_and_encode, score_with_intervals
 from runtime.config import AiopsSettings
 from runtime.cpus import usable_cpus
 from runtime.web.errors import InputError
@@ -91,7 +89,7 @@ class AiopsService:
     def score(self, metric: str, data: Series, version: str | None, path: str):
         """(version, ScoreResult, intervals) for one series."""
         used_version, model = self.model_for(metric, version, path)
-        return (used_version, *_score_with(model, data))
+        return (used_version, *score_with_intervals(model, data))
 
     def detect(self, series: dict[str, Series], version: str | None) -> bytes:
         """The `/detect` answer as JSON bytes (see runtime.aiops.encoding).
@@ -113,11 +111,3 @@ class AiopsService:
         results = {name: {"model_version": models[name][0], "anomalies": anomalies, "points": points}
                    for name, (anomalies, points) in zip(series, encoded)}
         return detect_json(max(r["model_version"] for r in results.values()), results)
-
-
-def _score_with(model, data: Series):
-    """(ScoreResult, anomalous intervals) of one series under one model."""
-    from runtime.aiops.detectors import merge_intervals
-
-    result = model.score(data.ts, data.values)
-    return result, merge_intervals(data.ts, np.asarray(result.score), threshold=1.0)

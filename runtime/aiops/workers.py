@@ -38,13 +38,19 @@ _PIPE_BYTES = 1 << 20
 _worker_registry: ModelRegistry | None = None
 
 
-def score_and_encode(model, data: Series) -> tuple[list[dict], bytes]:
-    """(anomalous intervals, the metric's `points` JSON) of one series under one model."""
+def score_with_intervals(model, data: Series):
+    """(ScoreResult, anomalous intervals) of one series under one model."""
     from runtime.aiops.detectors import merge_intervals
-    from runtime.aiops.encoding import points_json
 
     result = model.score(data.ts, data.values)
-    intervals = merge_intervals(data.ts, np.asarray(result.score), threshold=1.0)
+    return result, merge_intervals(data.ts, np.asarray(result.score), threshold=1.0)
+
+
+def score_and_encode(model, data: Series) -> tuple[list[dict], bytes]:
+    """(anomalous intervals, the metric's `points` JSON) of one series under one model."""
+    from runtime.aiops.encoding import points_json
+
+    result, intervals = score_with_intervals(model, data)
     columns = [data.ts, data.values] + [finite(getattr(result, key)) for key in ("score", "expected", "lower",
                                                                                   "upper")]
     anomalies = [{"start": float(item["start"]), "end": float(item["end"]), "peak_score": float(item["peak_score"])}
