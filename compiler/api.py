@@ -1,6 +1,7 @@
 """The library behind the CLI: validate, compile and check, as plain functions."""
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import signal
@@ -11,7 +12,7 @@ from . import conventions as names
 from .build import BuildOptions, service_tree, shared_tree
 from .cache import BuildCache, shared_fingerprint
 from .errors import Diagnostic, PlatformError
-from .project import Project, load_project
+from .project import Project, ServicePlan, load_project
 from .render import owned_listing, render_file
 from .writer import Changes, StagedTree, describe, diff_tree, die_with_parent, owned_files, staged_tree
 
@@ -71,6 +72,10 @@ class _Job:
     """The environments written (None: all); files of others are neither staged nor returned."""
     staged: StagedTree | None
 
+    @functools.cached_property
+    def services(self) -> dict[str, ServicePlan]:
+        return {s.name: s for s in self.project.services}
+
 
 _JOB: _Job | None = None
 
@@ -85,10 +90,9 @@ def _build_chunk(names_: list[str]) -> list[Built]:
     half the time), where the parent alone could not."""
     job = _JOB
     assert job is not None
-    by_name = {s.name: s for s in job.project.services}
     built = []
     for name in names_:
-        files = {rel: render_file(file) for rel, file in service_tree(job.project, by_name[name]).items()
+        files = {rel: render_file(file) for rel, file in service_tree(job.project, job.services[name]).items()
                  if job.selected is None or _env_of(rel) in job.selected}
         staging = {rel: job.staged.stage_file(rel, data) for rel, data in files.items()} if job.staged else {}
         built.append((name, files, staging))
