@@ -12,9 +12,10 @@ from . import conventions as names
 from .build import BuildOptions, service_tree, shared_tree
 from .cache import BuildCache, shared_fingerprint
 from .errors import Diagnostic, PlatformError
+from .libc import die_with_parent
 from .project import Project, ServicePlan, load_project
 from .render import owned_listing, render_file
-from .writer import Changes, StagedTree, describe, diff_tree, die_with_parent, owned_files, staged_tree
+from .writer import Changes, StagedTree, describe, diff_tree, owned_files, staged_tree
 
 
 @dataclass

@@ -8,22 +8,19 @@ folder (a bootstrapped `flux-system/`, a file a person put there) is carried ove
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import difflib
 import fcntl
 import os
 import posixpath
 import shutil
-import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import conventions as names
 from .errors import OutputError
+from .libc import libc
 
 _RENAME_EXCHANGE = 2
-_PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -108,23 +105,9 @@ def describe(out: Path, files: dict[str, bytes], changes: Changes, *, diff_lines
     return report
 
 
-def _libc():
-    name = ctypes.util.find_library("c")
-    return ctypes.CDLL(name, use_errno=True) if name else None
-
-
-def die_with_parent() -> None:
-    """Ask Linux to kill this (worker) process when its parent dies, so a killed compile leaves no worker
-    writing into a staging folder behind it; elsewhere a no-op."""
-    libc = _libc()
-    prctl = getattr(libc, "prctl", None)
-    if prctl is not None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False where the system cannot."""
-    renameat2 = getattr(_libc(), "renameat2", None)
+    renameat2 = getattr(libc(), "renameat2", None)
     if renameat2 is None:
         return False
     at_fdcwd = -100
