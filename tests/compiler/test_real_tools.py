@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from tests import crd_schemas
-from tests.tools import require_tool, run_tool
+from tests.delivery.checkov_runner import kubernetes_report
 
 pytestmark = pytest.mark.tools
 KUBERNETES_VERSIONS = ["1.30.0", "1.33.0", "1.37.0"]
@@ -76,15 +76,10 @@ def test_a_misspelt_field_fails_the_strict_crd_check(built):
 
 @pytest.fixture(scope="module")
 def checkov_report(built, tmp_path_factory):
-    checkov = require_tool("checkov")
     folder = tmp_path_factory.mktemp("rendered")
     for name, docs in built.folders.items():
         (folder / (name.replace("/", "_") + ".yaml")).write_text(yaml.safe_dump_all(docs))
-    result = run_tool([checkov, "--framework", "kubernetes", "--skip-download", "-o", "json",
-                       "-d", str(folder)], timeout=600)
-    assert result.stdout.strip(), result.stderr
-    report = json.loads(result.stdout)
-    return report[0] if isinstance(report, list) else report
+    return kubernetes_report(folder, timeout=600)
 
 
 def test_checkov_finds_no_failed_check(checkov_report):

@@ -58,3 +58,12 @@ def json_reports(result: subprocess.CompletedProcess, check_type: str) -> list[d
 def checks(report: dict, outcome: str) -> list[dict]:
     """The `failed_checks`/`passed_checks`/`skipped_checks` of a report (empty when it has no results)."""
     return (report.get("results") or {}).get(outcome) or []
+
+
+def kubernetes_report(folder: Path, timeout: int = TIMEOUT_SECONDS) -> dict:
+    """checkov's report on the Kubernetes manifests in `folder`."""
+    result = run_checkov(["--framework", "kubernetes", "--skip-download", "-o", "json", "-d", str(folder)],
+                         timeout=timeout)
+    reports = json_reports(result, "kubernetes")
+    assert len(reports) == 1, f"checkov scanned no Kubernetes manifests: {result.stderr[-2000:]}"
+    return reports[0]

@@ -2,7 +2,6 @@
 egress to the upstream only; the vLLM and vector store variants pass the foundation's checks."""
 from __future__ import annotations
 
-import json
 
 import kubernetes_validate
 import pytest
@@ -10,7 +9,7 @@ import yaml
 
 from compiler import conventions as names
 from tests.mlops.helpers import example_target, find, objects, target_of, write_service
-from tests.tools import require_tool, run_tool
+from tests.delivery.checkov_runner import kubernetes_report
 
 RUNTIME_IMAGE = "ghcr.io/acme/platform-runtime:0.1.0@sha256:" + "a" * 64
 VLLM_IMAGE = "vllm/vllm-openai:v0.6.3@sha256:" + "b" * 64
@@ -147,12 +146,8 @@ def test_self_hosted_variant_passes_kubernetes_validate_strict(self_hosted_docs)
 
 @pytest.mark.tools
 def test_self_hosted_variant_has_no_failed_checkov_check(self_hosted_docs, tmp_path):
-    checkov = require_tool("checkov")
     (tmp_path / "objects.yaml").write_text(yaml.safe_dump_all(self_hosted_docs))
-    result = run_tool([checkov, "--framework", "kubernetes", "--skip-download", "-o", "json", "-d", str(tmp_path)],
-                      timeout=300)
-    report = json.loads(result.stdout)
-    report = report[0] if isinstance(report, list) else report
+    report = kubernetes_report(tmp_path)
     failed = [f"{c['check_id']} {c['resource']}" for c in report["results"]["failed_checks"]]
     assert failed == []
     skipped = {c["check_id"] for c in report["results"]["skipped_checks"]}

@@ -2,7 +2,6 @@
 database, and the password reaches the runtime as a mounted file from the spec's `passwordSecret`."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from compiler import conventions as names
 from compiler.conventions import pgvector_database
 from runtime.config import RuntimeConfig
 from tests.mlops.helpers import find, objects, target_of, write_service
-from tests.tools import require_tool, run_tool
+from tests.delivery.checkov_runner import kubernetes_report
 
 RUNTIME_IMAGE = "ghcr.io/acme/platform-runtime:0.1.0@sha256:" + "a" * 64
 PGVECTOR_IMAGE = "pgvector/pgvector:0.8.0-pg16@sha256:" + "c" * 64
@@ -95,12 +94,8 @@ def test_a_long_collection_gives_the_name_postgres_keeps():
 def test_checkov_finds_nothing_on_the_gateway_and_the_store(pgvector_docs, tmp_path):
     """A Secret in an env var would fail CKV_K8S_35; the mounted file passes. (The service's own Deployment
     gets OPENAI_API_KEY as a variable by design, excepted in its spec elsewhere, so it is not judged here.)"""
-    checkov = require_tool("checkov")
     (tmp_path / "objects.yaml").write_text(yaml.safe_dump_all(pgvector_docs))
-    result = run_tool([checkov, "--framework", "kubernetes", "--skip-download", "-o", "json", "-d", str(tmp_path)],
-                      timeout=300)
-    report = json.loads(result.stdout)
-    report = report[0] if isinstance(report, list) else report
+    report = kubernetes_report(tmp_path)
     ours = ("Deployment.support.helper-llm-gateway", "StatefulSet.support.helper-pgvector")
     judged = [c for c in report["results"]["passed_checks"] + report["results"]["failed_checks"]
               if c["resource"] in ours]
