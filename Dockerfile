@@ -11,12 +11,14 @@
 # Optional RAG model: build with --build-arg RUNTIME_EXTRAS=runtime,rag (adds torch's CPU build, taken from
 # TORCH_INDEX first so pip never resolves the multi-GB CUDA build from PyPI; about 1.5 GB in all).
 
-FROM docker.io/library/python:3.11.11-slim-bookworm AS build
+# The build stage is the full image of the same Python and Debian release: it has the C compiler for the
+# /detect kernels (runtime/aiops/_kernels.c), and the runtime stage, without one, takes only the venv.
+FROM docker.io/library/python:3.11.11-bookworm AS build
 ARG RUNTIME_EXTRAS=runtime
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-COPY pyproject.toml ./
+COPY pyproject.toml setup.py ./
 COPY runtime ./runtime
 RUN python -m venv /opt/venv \
     && case ",${RUNTIME_EXTRAS}," in \

@@ -5,12 +5,14 @@ import asyncio
 import contextlib
 import gc
 import importlib.util
+import logging
 import os
 from pathlib import Path
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
 
+from runtime.aiops import kernels
 from runtime.aiops.fastpath import parse_series_body
 from runtime.aiops.rca import RootCauseAnalyser
 from runtime.aiops.registry import ModelRegistry
@@ -25,6 +27,8 @@ from runtime.config import RuntimeConfig
 from runtime.web.base import create_base_app
 from runtime.web.body import documented_body, parse_body, register_schemas
 from runtime.web.errors import InputError, error_responses
+
+log = logging.getLogger("runtime.aiops")
 
 _DESCRIPTION = """Anomaly detection on metric series (one score scale for every detector: above 1 is anomalous),
 a versioned model registry, root cause ranking and policy-driven remediation from Alertmanager webhooks.
@@ -43,6 +47,9 @@ def create_aiops_app(config: RuntimeConfig, executor_factory=KubernetesExecutor,
     policy = load_policy(settings.remediation.policy_file)
     audit_path = settings.remediation.audit_log or (config.server.state_dir / "audit.jsonl")
     analyser = RootCauseAnalyser(settings.rca, service, settings.default_detector)
+    if kernels.compiled is None:
+        log.warning("compiled /detect kernels not built (no C compiler at install): scoring runs on numpy, "
+                    "several times slower")
 
     def readiness() -> dict:
         try:
@@ -51,7 +58,8 @@ def create_aiops_app(config: RuntimeConfig, executor_factory=KubernetesExecutor,
         except OSError as exc:
             registry_check = {"ok": False, "path": str(registry.root), "error": str(exc)}
         detectors_ok = importlib.util.find_spec("runtime.aiops.detectors") is not None
-        return {"registry": registry_check, "detectors": {"ok": detectors_ok},
+        return {"registry": registry_check,
+                "detectors": {"ok": detectors_ok, "compiled_kernels": kernels.compiled is not None},
                 "replica": {"ok": True, "ordinal": replica.ordinal, "count": replica.count},
                 "scoring_processes": {"ok": True, "state": service.scoring_processes.state()},
                 "scheduler": {"ok": True, "enabled": settings.scheduler.enabled,

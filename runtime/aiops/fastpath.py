@@ -22,26 +22,38 @@ import orjson
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
+from runtime.aiops import kernels
 from runtime.web.body import as_request_error
 
 
 def _arrays(series: dict) -> dict[str, np.ndarray] | None:
     """{metric: (n, 2) float array} when every series is a non-empty list of [ts, value] pairs of
-    finite numbers, else None. The pairs are checked for shape first and then converted as one flat
-    run of numbers, which numpy does faster than discovering the shape of nested lists."""
+    finite numbers, else None."""
     arrays = {}
     for name, points in series.items():
-        if not isinstance(points, list) or not points or set(map(type, points)) != {list} \
-                or set(map(len, points)) != {2}:
+        if not isinstance(points, list) or not points:
             return None
-        try:
-            array = np.fromiter(chain.from_iterable(points), dtype=float, count=2 * len(points)).reshape(-1, 2)
-        except (ValueError, TypeError, OverflowError):
-            return None
-        if not np.isfinite(array).all():
+        array = _pairs_array(points)
+        if array is None:
             return None
         arrays[name] = array
     return arrays
+
+
+def _pairs_array(points: list) -> np.ndarray | None:
+    """The compiled kernel checks and converts the pairs in one pass; numpy checks their shape first
+    and converts them as one flat run of numbers, faster than discovering the shape of nested lists."""
+    if kernels.compiled is not None:
+        array = np.empty((len(points), 2))
+        return array if kernels.compiled.float_pairs(points, array) else None
+    if set(map(type, points)) != {list} or set(map(len, points)) != {2} \
+            or not set(map(type, chain.from_iterable(points))) <= {int, float}:
+        return None
+    try:
+        array = np.fromiter(chain.from_iterable(points), dtype=float, count=2 * len(points)).reshape(-1, 2)
+    except OverflowError:
+        return None
+    return array if np.isfinite(array).all() else None
 
 
 @contextmanager

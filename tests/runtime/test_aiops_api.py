@@ -93,7 +93,9 @@ def test_mutating_calls_without_token_get_401(aiops_client, path, method):
 def test_read_endpoints_need_no_token(aiops_client):
     assert aiops_client.get("/models").status_code == 200
     assert aiops_client.get("/healthz").json()["status"] == "ok"
-    assert aiops_client.get("/readyz").json()["checks"]["registry"]["ok"] is True
+    checks = aiops_client.get("/readyz").json()["checks"]
+    assert checks["registry"]["ok"] is True
+    assert checks["detectors"] == {"ok": True, "compiled_kernels": True}
 
 
 def test_malformed_payloads_get_422_with_field_paths(aiops_client):
@@ -211,20 +213,6 @@ def test_openapi_documents_the_contract(aiops_client):
     point = schema["components"]["schemas"]["ScoredPoint"]["properties"]
     assert set(point) == {"ts", "value", "score", "expected", "lower", "upper"}
     assert "TrainResponse" in schema["components"]["schemas"]
-
-
-def test_detect_encoding_matches_plain_json():
-    from runtime.aiops.encoding import POINT_KEYS, points_json
-
-    rng = np.random.default_rng(1)
-    columns = [1.7e9 + np.arange(500) * 300.0, rng.normal(size=500) * 1e6] + \
-        [rng.normal(size=500) * 10.0 ** rng.integers(-5, 8) for _ in range(4)]
-    decoded = json.loads(points_json(columns))
-    assert [list(point) for point in decoded[:1]] == [list(POINT_KEYS)]
-    assert [p["ts"] for p in decoded] == columns[0].tolist() and [p["value"] for p in decoded] == columns[1].tolist()
-    for key, column in zip(POINT_KEYS[2:], columns[2:]):
-        assert np.allclose([p[key] for p in decoded], column, rtol=1e-6)
-    assert points_json([np.array([])] * 6) == b"[]"
 
 
 def test_large_detect_in_worker_processes_answers_the_same_bytes_as_threads(tmp_path):

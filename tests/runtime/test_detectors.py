@@ -15,7 +15,7 @@ from runtime.aiops.detectors import (
     train_metric,
 )
 from runtime.aiops.features import infer_period, rolling_mean, rolling_median, rolling_medians
-from runtime.aiops.forest import ForestTables, float32_at_most
+from runtime.aiops.forest import float32_at_most
 
 STEP = 300.0
 DAY_POINTS = 288
@@ -153,18 +153,6 @@ def test_flat_history_still_scores_a_change_as_anomalous():
     model = train_metric(ts, np.full(200, 7.0), "ensemble")
     result = model.score(ts[:50], np.r_[np.full(49, 7.0), 9.0])
     assert (result.score[:49] <= 1.0).all() and result.score[49] > 1.0
-
-
-def test_fast_forest_matches_scikit_learn():
-    rng = np.random.default_rng(0)
-    forest = IsolationForest(n_estimators=20, max_samples=128, max_features=0.6, random_state=4)
-    forest.fit(rng.normal(size=(1000, 5)))
-    points = rng.normal(scale=2.0, size=(700, 5))
-    np.testing.assert_allclose(ForestTables.from_forest(forest).score_samples(points),
-                               forest.score_samples(points), rtol=0, atol=1e-12)
-    single_leaves = IsolationForest(n_estimators=5, random_state=0).fit(np.ones((50, 5)))
-    np.testing.assert_allclose(ForestTables.from_forest(single_leaves).score_samples(points[:20]),
-                               single_leaves.score_samples(points[:20]), rtol=0, atol=1e-12)
 
 
 def test_rolling_statistics_against_direct_computation():
