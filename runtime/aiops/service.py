@@ -95,19 +95,25 @@ class AiopsService:
         """The `/detect` answer as JSON bytes (see runtime.aiops.encoding).
 
         Models are looked up first, in request order, so a missing one fails before any work is done.
-        Large requests are then scored and encoded in worker processes (runtime.aiops.workers); the
-        others, and all of them until the workers have started, on a pool of one thread per core
-        (the forest walk's numpy calls release the GIL), and this thread joins the fragments in order.
+        Large requests are then scored and encoded by this thread and worker processes together
+        (runtime.aiops.workers); the others, and all of them until the workers have started, on a pool
+        of one thread per core (the forest walk releases the GIL), and this thread joins the fragments
+        in order.
         """
         from runtime.aiops.encoding import detect_json
 
         models = {name: self.model_for(name, version, f"body.series.{name}") for name in series}
+
+        def score_here(name: str) -> tuple[list[dict], bytes]:
+            return score_and_encode(models[name][1], series[name])
+
         try:
-            encoded = self.scoring_processes.score(series, {name: used for name, (used, _) in models.items()})
+            encoded = self.scoring_processes.score(series, {name: used for name, (used, _) in models.items()},
+                                                   score_here)
         except (ModelNotFound, ModelRejected) as exc:
             raise InputError("body.series", str(exc), status_code=409) from None
         if encoded is None:
-            encoded = self._scoring_pool.map(lambda name: score_and_encode(models[name][1], series[name]), series)
+            encoded = self._scoring_pool.map(score_here, series)
         results = {name: {"model_version": models[name][0], "anomalies": anomalies, "points": points}
                    for name, (anomalies, points) in zip(series, encoded)}
         return detect_json(max(r["model_version"] for r in results.values()), results)

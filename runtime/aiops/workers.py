@@ -2,8 +2,9 @@
 
 Scoring is numpy work split into many small calls and the answer's encoding is orjson and bytes
 work; in one process both hold the GIL most of the time, so two threads on two cores run little
-faster than one. Worker processes (one per core) each score and encode a contiguous share of the
-metrics and send back finished JSON fragments; the server process only decodes, joins and sends.
+faster than one. The metrics are split into contiguous shares of about equal size, one per core:
+the request's own thread scores the first share while worker processes (one per other core) score and
+encode the others and send back finished JSON fragments; the server process then joins and sends.
 
 Each worker opens the same on-disk registry (same size limit, SHA-256 and signature checks) and
 keeps its own model cache. The pool starts on the first large request, in the background: until
@@ -18,6 +19,7 @@ import importlib
 import logging
 import multiprocessing
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -90,12 +92,12 @@ def _score_share(share: list[tuple[str, str, np.ndarray, np.ndarray]]) -> list[t
 class ScoringProcesses:
     """A lazily started process pool; `score` returns None whenever the caller should use threads."""
 
-    def __init__(self, registry: ModelRegistry, processes: int) -> None:
+    def __init__(self, registry: ModelRegistry, cores: int) -> None:
         self._start_args = (str(registry.root), registry.max_model_bytes, registry.signing_key)
-        self._processes = processes
+        self._processes = cores - 1
         self._pool: ProcessPoolExecutor | None = None
         self._started: list[Future] = []
-        self._off = processes < 2
+        self._off = self._processes < 1
         self._lock = threading.Lock()
 
     def _running_pool(self) -> ProcessPoolExecutor | None:
@@ -136,18 +138,21 @@ class ScoringProcesses:
                 return "not started"
             return "running" if all(future.done() for future in self._started) else "starting"
 
-    def score(self, series: dict[str, Series], versions: dict[str, str]) -> list[tuple[list[dict], bytes]] | None:
-        """(intervals, points JSON) per metric in request order, or None (too small, not started, failed)."""
+    def score(self, series: dict[str, Series], versions: dict[str, str],
+              score_here: Callable[[str], tuple[list[dict], bytes]]) -> list[tuple[list[dict], bytes]] | None:
+        """(intervals, points JSON) per metric in request order, or None (too small, not started, failed).
+        `score_here(metric)` scores one metric of the first share in the calling thread."""
         if sum(len(data.ts) for data in series.values()) < MIN_POINTS:
             return None
         pool = self._running_pool()
         if pool is None:
             return None
-        shares = split_evenly(list(series), [len(data.ts) for data in series.values()], self._processes)
+        first, *others = split_evenly(list(series), [len(data.ts) for data in series.values()], self._processes + 1)
         try:
             futures = [pool.submit(_score_share, [(name, versions[name], series[name].ts, series[name].values)
-                                                  for name in share]) for share in shares]
-            return [item for future in futures for item in future.result()]
+                                                  for name in share]) for share in others]
+            here = [score_here(name) for name in first]
+            return here + [item for future in futures for item in future.result()]
         except (BrokenProcessPool, RuntimeError) as exc:
             # RuntimeError: the pool was shut down meanwhile (service closing, or another request
             # found it broken); a broken pool is replaced by a new one on the next large request.

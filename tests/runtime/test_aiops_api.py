@@ -241,11 +241,19 @@ def test_large_detect_in_worker_processes_answers_the_same_bytes_as_threads(tmp_
             assert time.monotonic() < deadline, "the scoring processes did not start"
             time.sleep(0.2)
         versions = {name: registry.versions()[-1] for name in series}
-        assert len(service.scoring_processes.score(series, versions)) == 3
+        scored_here = []
+
+        def score_here(name):
+            scored_here.append(name)
+            return [], b"[]"
+
+        shares = service.scoring_processes.score(series, versions, score_here)
+        assert len(shares) == 3 and scored_here == ["m0", "m1"]  # the first of two shares, the rest in a process
+        assert shares[:2] == [([], b"[]")] * 2 and shares[2][1].startswith(b'[{"ts":')
         assert service.detect(series, None) == on_threads
         assert json.loads(on_threads)["results"]["m0"]["anomalies"]
         small = {"m1": Series(ts=new_ts[:100], values=new_values[:100])}
-        assert service.scoring_processes.score(small, versions) is None
+        assert service.scoring_processes.score(small, versions, score_here) is None
     finally:
         service.close()
 
