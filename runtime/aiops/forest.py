@@ -59,8 +59,9 @@ class ForestTables:
     normaliser: float
     n_trees: int
     features_flat: np.ndarray
-    """All levels' feature indices one after the other (int32), as the compiled kernel reads them."""
     thresholds_flat: np.ndarray
+    """`features_flat` and `thresholds_flat`: the levels one after the other (int32, float32), as the
+    compiled kernel reads them."""
 
     @classmethod
     def from_forest(cls, forest: IsolationForest) -> "ForestTables":
