@@ -21,7 +21,7 @@
 #define MAX_DEPTH 40
 
 static int check_size(const Py_buffer *buffer, Py_ssize_t items, Py_ssize_t item_size, const char *name) {
-    if (items < 0 || buffer->len != items * item_size) {
+    if (items < 0 || items > PY_SSIZE_T_MAX / item_size || buffer->len != items * item_size) {
         PyErr_Format(PyExc_ValueError, "%s holds %zd bytes, expected %zd items of %zd bytes",
                      name, buffer->len, items, item_size);
         return -1;
@@ -85,7 +85,8 @@ static PyObject *forest_depths(PyObject *Py_UNUSED(module), PyObject *args) {
     }
     PyObject *result = NULL;
     Py_ssize_t n_points = out.len / (Py_ssize_t)sizeof(double);
-    if (n_features < 1 || n_trees < 1 || depth < 0 || depth > MAX_DEPTH || n_trees > PY_SSIZE_T_MAX >> (depth + 2)) {
+    if (n_features < 1 || n_trees < 1 || depth < 0 || depth > MAX_DEPTH || n_trees > PY_SSIZE_T_MAX >> (depth + 4)
+        || n_points > PY_SSIZE_T_MAX / n_features) {
         PyErr_SetString(PyExc_ValueError, "n_features and n_trees must be positive, depth within 0..40");
         goto done;
     }
