@@ -4,11 +4,11 @@ A 20-metric x 1,000-point answer has 20,000 point objects; creating them as Pyth
 those costs far more than the scoring. Here each column is serialised once by orjson (numpy arrays are
 formatted in C) and the compiled kernel (runtime.aiops.kernels) interleaves the columns' numbers with the
 constant key fragments in one pass; without it they are split into their numbers and interleaved by
-slice assignment, the same bytes about five times slower. Either way no Python code runs per point.
-`ts` and `value` keep full float64 precision; the derived `score`, `expected`,
-`lower` and `upper` are written with float32 precision (7 significant digits), which is all a score or
-band carries and makes the answer about a third smaller (a column with a number beyond float32's range
-keeps float64).
+slice assignment, the same bytes several times slower. Either way no Python code runs per point.
+
+`ts` and `value` keep full float64 precision; the derived `score`, `expected`, `lower` and `upper` are
+written with float32 precision (7 significant digits), which is all a score or band carries and makes
+the answer about a third smaller (a column with a number beyond float32's range keeps float64).
 """
 from __future__ import annotations
 
