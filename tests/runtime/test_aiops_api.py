@@ -215,9 +215,10 @@ def test_openapi_documents_the_contract(aiops_client):
     assert "TrainResponse" in schema["components"]["schemas"]
 
 
-def test_large_detect_in_worker_processes_answers_the_same_bytes_as_threads(tmp_path):
-    """Requests of MIN_POINTS points or more go to worker processes once these have started; the
-    answer must not depend on where it was computed. Until then (and below the size) threads answer."""
+@pytest.fixture
+def large_detect(tmp_path):
+    """(service, series of MIN_POINTS points in all, the answer computed on threads), with the service's
+    scoring processes running."""
     import time
 
     from runtime.aiops.detectors import train_metric
@@ -226,7 +227,10 @@ def test_large_detect_in_worker_processes_answers_the_same_bytes_as_threads(tmp_
     from runtime.aiops.series import Series
     from runtime.aiops.workers import MIN_POINTS
     from runtime.config import RuntimeConfig
+    from runtime.cpus import usable_cpus
 
+    if usable_cpus() < 2:
+        pytest.skip("scoring processes need 2 usable cores")
     registry = ModelRegistry(tmp_path / "models", 10_000_000)
     ts, values = seasonal(3 * DAY_POINTS)
     registry.save({f"m{i}": (train_metric(ts, values + i), {}) for i in range(3)})
@@ -240,22 +244,51 @@ def test_large_detect_in_worker_processes_answers_the_same_bytes_as_threads(tmp_
         while not service.scoring_processes.ready():
             assert time.monotonic() < deadline, "the scoring processes did not start"
             time.sleep(0.2)
-        versions = {name: registry.versions()[-1] for name in series}
-        scored_here = []
-
-        def score_here(name):
-            scored_here.append(name)
-            return [], b"[]"
-
-        shares = service.scoring_processes.score(series, versions, score_here)
-        assert len(shares) == 3 and scored_here == ["m0", "m1"]  # the first of two shares, the rest in a process
-        assert shares[:2] == [([], b"[]")] * 2 and shares[2][1].startswith(b'[{"ts":')
-        assert service.detect(series, None) == on_threads
-        assert json.loads(on_threads)["results"]["m0"]["anomalies"]
-        small = {"m1": Series(ts=new_ts[:100], values=new_values[:100])}
-        assert service.scoring_processes.score(small, versions, score_here) is None
+        yield service, series, on_threads
     finally:
         service.close()
+
+
+def test_large_detect_in_worker_processes_answers_the_same_bytes_as_threads(large_detect):
+    """Requests of MIN_POINTS points or more are split between the request's thread and the scoring
+    processes once these have started; the answer must not depend on where it was computed. Until
+    then (and below the size) threads answer."""
+    from runtime.aiops.series import Series
+    from runtime.aiops.workers import split_evenly
+    from runtime.cpus import usable_cpus
+
+    service, series, on_threads = large_detect
+    versions = {name: service.registry.versions()[-1] for name in series}
+    scored_here = []
+
+    def score_here(name):
+        scored_here.append(name)
+        return [], b"[]"
+
+    first_share = split_evenly(list(series), [len(data.ts) for data in series.values()], usable_cpus())[0]
+    shares = service.scoring_processes.score(series, versions, score_here)
+    assert scored_here == first_share and shares[:len(first_share)] == [([], b"[]")] * len(first_share)
+    assert len(shares) == 3 and all(points.startswith(b'[{"ts":') for _, points in shares[len(first_share):])
+    assert service.detect(series, None) == on_threads
+    assert json.loads(on_threads)["results"]["m0"]["anomalies"]
+    small = {"m1": Series(ts=series["m1"].ts[:100], values=series["m1"].values[:100])}
+    assert service.scoring_processes.score(small, versions, score_here) is None
+
+
+def test_a_killed_scoring_process_costs_no_answer_and_is_replaced(large_detect):
+    import time
+
+    service, series, on_threads = large_detect
+    for process in list(service.scoring_processes._pool._processes.values()):
+        process.kill()
+        process.join(10)
+    assert service.detect(series, None) == on_threads  # answered on threads
+    assert service.scoring_processes.state() == "not started"
+    deadline = time.monotonic() + 120
+    while not service.scoring_processes.ready():  # the next large request starts new processes
+        assert time.monotonic() < deadline, "no new scoring processes"
+        time.sleep(0.2)
+    assert service.detect(series, None) == on_threads
 
 
 def test_metrics_split_into_consecutive_shares_of_similar_size():
