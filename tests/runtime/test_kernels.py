@@ -32,7 +32,7 @@ def test_the_install_built_the_kernels():
 
 
 @pytest.mark.parametrize("trees,samples,max_features,seed", [(24, 256, 1.0, 0), (7, 64, 0.6, 1), (3, 2048, 1.0, 2)])
-def test_forest_walk_equals_scikit_learn_bit_for_bit_across_implementations(trees, samples, max_features, seed):
+def test_forest_walk_matches_scikit_learn_and_its_two_implementations_agree_bit_for_bit(trees, samples, max_features, seed):
     rng = np.random.default_rng(seed)
     forest = IsolationForest(n_estimators=trees, max_samples=samples, max_features=max_features, random_state=seed)
     forest.fit(rng.normal(size=(3000, 4)))
