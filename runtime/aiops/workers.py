@@ -142,26 +142,32 @@ class ScoringProcesses:
               score_here: Callable[[str], tuple[list[dict], bytes]]) -> list[tuple[list[dict], bytes]] | None:
         """(intervals, points JSON) per metric in request order, or None (too small, not started, failed).
         `score_here(metric)` scores one metric of the first share in the calling thread."""
-        if sum(len(data.ts) for data in series.values()) < MIN_POINTS:
+        sizes = [len(data.ts) for data in series.values()]
+        if sum(sizes) < MIN_POINTS:
             return None
         pool = self._running_pool()
         if pool is None:
             return None
-        first, *others = split_evenly(list(series), [len(data.ts) for data in series.values()], self._processes + 1)
+        first, *others = split_evenly(list(series), sizes, self._processes + 1)
         try:
             futures = [pool.submit(_score_share, [(name, versions[name], series[name].ts, series[name].values)
                                                   for name in share]) for share in others]
-            here = [score_here(name) for name in first]
+        except (BrokenProcessPool, RuntimeError) as exc:
+            return self._discard(pool, exc)
+        here = [score_here(name) for name in first]
+        try:
             return here + [item for future in futures for item in future.result()]
         except (BrokenProcessPool, RuntimeError) as exc:
-            # RuntimeError: the pool was shut down meanwhile (service closing, or another request
-            # found it broken); a broken pool is replaced by a new one on the next large request.
-            log.warning("scoring processes unusable, this request is scored on threads: %s", exc)
-            with self._lock:
-                if self._pool is pool:
-                    self._pool, self._started = None, []
-            pool.shutdown(wait=False, cancel_futures=True)
-            return None
+            return self._discard(pool, exc)
+
+    def _discard(self, pool: ProcessPoolExecutor, exc: Exception) -> None:
+        """Drop a pool that failed a request (broken, or shut down meanwhile by the service closing or by
+        another request that found it broken); the next large request starts a new one."""
+        log.warning("scoring processes unusable, this request is scored on threads: %s", exc)
+        with self._lock:
+            if self._pool is pool:
+                self._pool, self._started = None, []
+        pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         """Stop the workers for good (at shutdown)."""
