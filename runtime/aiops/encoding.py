@@ -30,9 +30,7 @@ def _derived_text(column: np.ndarray) -> bytes:
     """float32 precision, unless a number lies beyond float32's range (it would be written as null)."""
     with np.errstate(over="ignore"):
         narrow = np.asarray(column, dtype=np.float64).astype(np.float32)
-    if not np.isfinite(narrow).all():
-        return _array_text(column, np.float64)
-    return orjson.dumps(narrow, option=orjson.OPT_SERIALIZE_NUMPY)
+    return _array_text(column, np.float64) if not np.isfinite(narrow).all() else _array_text(narrow, np.float32)
 
 
 def column_texts(columns: list[np.ndarray]) -> tuple[bytes, ...]:
